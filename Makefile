@@ -1,0 +1,23 @@
+# Two commands a user needs (see README):
+#   make report   set up, then build both PDFs with the default preset (snakemake --cores 8)
+#   make test     set up, then run the test suite
+SHELL := /bin/bash
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+CORES ?= 8
+
+.PHONY: setup report test lint clean
+setup:
+	@scripts/setup.sh
+
+report: setup
+	snakemake --cores $(CORES)
+
+test: setup
+	python -m pytest -ra
+
+lint: setup
+	ruff check src tests
+	snakemake --lint
+
+clean:
+	rm -rf results .snakemake

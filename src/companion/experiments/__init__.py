@@ -1,0 +1,41 @@
+"""The experiment registry: one module per catalog id.
+
+Every experiment module defines
+
+- ``ID`` (the catalog id used in rule, file and claim names), ``CATALOG`` (e.g. ``"B1"``) and
+  ``PART`` (1-4, the lecture part whose chapter shows it);
+- ``SOURCES``: the files under ``src/companion/`` its stages import beyond the module itself
+  (theory, shared nn code, plot helpers), so the workflow can declare them as inputs and rerun
+  the experiment's chain when they change;
+- ``FIGURES``: the names of the figures ``figures`` draws (``<name>.svg`` each);
+- ``generate(cfg, seed) -> dict[str, ndarray]``: the data stage;
+- ``train(cfg, data, seed, device, log) -> (arrays, scalars)``: the training stage;
+- ``summarize(cfg, runs) -> dict``: seeds aggregated into ``series``, ``claims`` (each
+  ``{id, passed, measured, expected, ...}``), ``table`` and anything else the report shows;
+- ``figures(metrics, lang, outdir) -> list[Path]``: the figures, drawn from the metrics alone;
+- optionally ``check(cfg)``: constraints the JSON Schema cannot express, raising
+  :class:`companion.config.ConfigError` naming the key; run before any job starts.
+
+Modules import only numpy/scipy at top level (torch and matplotlib inside the functions that need
+them): the workflow imports every module when it parses, and a no-op run must stay fast.
+
+Nothing outside the module knows its internals.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+# Catalog order: the report lists experiments (and their claims) in this order.
+EXPERIMENTS: tuple[str, ...] = (
+    "double_descent_linear",
+    "gld_gibbs",
+)
+
+
+def get(exp_id: str) -> ModuleType:
+    """Import the module of experiment ``exp_id``; unknown ids name the allowed ones."""
+    if exp_id not in EXPERIMENTS:
+        raise KeyError(f"unknown experiment {exp_id!r}; known: {', '.join(EXPERIMENTS)}")
+    return importlib.import_module(f"companion.experiments.{exp_id}")

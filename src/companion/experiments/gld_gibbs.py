@@ -1,0 +1,575 @@
+"""D1: gradient Langevin dynamics samples the Gibbs law, up to a bias that grows with the step size.
+
+Claim (Raginsky, Rakhlin and Telgarsky 2017; Vempala and Wibisono 2019, Thm. 1): the GLD chain
+``X_{k+1} = X_k - eta L'(X_k) + sqrt(2 eta / beta) xi_k`` forgets its start geometrically fast
+(the potential's Gibbs law satisfies a log-Sobolev inequality) and settles at a law within O(eta)
+of ``pi ∝ exp(-beta L)``; for large ``beta`` that law puts its mass at the global minimum even when
+``L`` is not convex.
+
+Setup: a tilted double well ``L(x) = sum_k c_k x^k`` (``potential``), every chain started near the
+shallower well (``init_mean``, ``init_std``), ``n_chains`` chains for every pair in
+``betas x etas``, all advanced as one ``(pairs, n_chains)`` tensor for ``n_steps`` steps. Every
+pair gets the same number of steps, so the x-axis of every curve is the iteration count ``k`` and
+the bound's two terms are both visible: the transient ``exp(-c k eta)`` (fast for large eta) and
+the floor ``O(eta)`` (low for small eta). ``n_steps * min(etas)`` must be several relaxation times
+of the slowest pair (largest beta) for the smallest step to equilibrate.
+
+Stages:
+
+- ``generate``: the initial states ``(pairs, n_chains)``, the bin edges and the basin of the global
+  minimum.
+- ``train``: GLD steps; every ``record_every`` steps, on the device and without a host sync, the
+  histogram of every pair's chains on the bins (two overflow bins included), split into
+  ``GROUPS`` disjoint groups of chains (for the jackknife and the standard errors); the sums of
+  ``x`` and ``x^2``; the count in the global minimum's basin; the count of non-finite states.
+  Moved to the host once, at the end.
+- ``summarize``: per pair, the binned KL between the chains' histogram and the Gibbs bin masses at
+  every record (its curve), the plateau (``kl_final``: its mean over the last ``window_frac`` of
+  the run), and the *stationary* KL from the window's pooled histograms with the sampling bias
+  removed by a delete-one-group jackknife over (seed, group) groups. The plain plateau of ``n``
+  chains cannot go below the sampling level ``~ (bins - 1) / (2 n)``; the jackknifed value is what
+  separates the discretisation bias from that noise. Theory beside it: the Gibbs law by
+  quadrature and the discretised chain's own stationary law ``pi_eta`` (Nyström;
+  :mod:`companion.theory.gibbs`), whose KL to ``pi`` is the bias the chains should show, and the
+  exact expected plateau
+  ``E KL(p_hat || pi)`` of ``n_chains`` independent draws from ``pi_eta``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from companion.theory import gibbs as theory
+
+ID = "gld_gibbs"
+CATALOG = "D1"
+PART = 4
+SOURCES = ["theory/gibbs.py", "nn/langevin.py", "plots/style.py"]
+FIGURES = ("kl_vs_iteration", "floor_vs_eta", "moments", "densities")
+
+_SECTION = f"experiments.{ID}"
+# The chains must not reach the region where the Euler map overshoots (|x - eta L'(x)| >= |x|,
+# where the scheme diverges): the expected number of chain-steps landing there over one seed's
+# run (theory.euler_overshoot_probability x n_chains x n_steps) may not exceed this.
+MAX_EXPECTED_OVERSHOOTS = 0.01
+# Points of the theory's eta grid between the smallest and largest configured step size.
+_ETA_GRID = 9
+# Every seed's chains are recorded in this many disjoint groups: independent replicates for the
+# jackknife of the stationary KL and for the standard errors of the window averages.
+GROUPS = 8
+
+
+# --------------------------------------------------------------------------------------------
+# configuration
+
+
+def check(cfg: Mapping[str, Any]) -> None:
+    """What the JSON Schema cannot say: a confining potential, stable steps, a usable window."""
+    from companion.config import ConfigError
+
+    coeffs = [float(c) for c in cfg["potential"]]
+    problem = theory.confining_problem(coeffs)
+    if problem is not None:
+        raise ConfigError(
+            f"{_SECTION}.potential: L(x) = sum_k c_k x^k with coefficients {coeffs} (lowest "
+            f"degree first) is not confining, so exp(-beta L) has no Gibbs law: {problem}. "
+            "Allowed: an even degree >= 2 with a positive leading coefficient, e.g. "
+            "[0, 0.15, -0.5, 0, 0.25]")
+    betas = [float(b) for b in cfg["betas"]]
+    etas = [float(e) for e in cfg["etas"]]
+    for key, values in (("betas", betas), ("etas", etas)):
+        bad = [v for v in values if not v > 0]
+        if bad:
+            raise ConfigError(f"{_SECTION}.{key}: every value must be > 0; got {bad}")
+    init_lo = float(cfg["init_mean"]) - 5 * float(cfg["init_std"])
+    init_hi = float(cfg["init_mean"]) + 5 * float(cfg["init_std"])
+    chain_steps = int(cfg["n_chains"]) * int(cfg["n_steps"])
+    for eta in etas:
+        r_minus, r_plus = theory.euler_overshoot_region(coeffs, eta)
+        if not (r_minus < init_lo and init_hi < r_plus):
+            raise ConfigError(f"{_SECTION}.etas: with eta = {eta:g} the Euler step overshoots "
+                              f"(and diverges) outside [{r_minus:.3g}, {r_plus:.3g}], which the "
+                              "initial states (init_mean +- 5 init_std) reach; use a smaller eta")
+        for beta in betas:
+            expected = theory.euler_overshoot_probability(coeffs, beta, eta) * chain_steps
+            if expected > MAX_EXPECTED_OVERSHOOTS:
+                raise ConfigError(
+                    f"{_SECTION}.etas: with eta = {eta:g} and beta = {beta:g} about "
+                    f"{expected:.2g} of the n_chains x n_steps chain-steps would land outside "
+                    f"[{r_minus:.3g}, {r_plus:.3g}], where the Euler step overshoots and the "
+                    f"chain diverges (at most {MAX_EXPECTED_OVERSHOOTS:g} allowed); use a smaller "
+                    "eta or a larger beta")
+    if int(cfg["n_chains"]) % GROUPS:
+        raise ConfigError(f"{_SECTION}.n_chains: must be a multiple of {GROUPS} (the chains are "
+                          f"recorded in {GROUPS} groups); got {cfg['n_chains']}")
+    lo, hi = (float(v) for v in cfg["bin_range"])
+    if not lo < hi:
+        raise ConfigError(f"{_SECTION}.bin_range: must be [lo, hi] with lo < hi; got {[lo, hi]}")
+    if int(cfg["record_every"]) > int(cfg["n_steps"]):
+        raise ConfigError(f"{_SECTION}.record_every: must be <= n_steps = {cfg['n_steps']}")
+    if len(_window(cfg)) < 2:
+        raise ConfigError(f"{_SECTION}.window_frac: the last {cfg['window_frac']} of the run holds "
+                          "fewer than 2 records; raise it or lower record_every")
+
+
+def _pairs(cfg: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pair beta and eta, beta-major: pair ``i * len(etas) + j`` is ``(betas[i], etas[j])``."""
+    betas = np.asarray(cfg["betas"], dtype=float)
+    etas = np.asarray(cfg["etas"], dtype=float)
+    return np.repeat(betas, len(etas)), np.tile(etas, len(betas))
+
+
+def _record_steps(cfg: Mapping[str, Any]) -> np.ndarray:
+    return np.arange(0, int(cfg["n_steps"]) + 1, int(cfg["record_every"]))
+
+
+def _window(cfg: Mapping[str, Any]) -> np.ndarray:
+    """Indices of the records in the final ``window_frac`` of the run (the stationary window)."""
+    steps = _record_steps(cfg)
+    start = (1.0 - float(cfg["window_frac"])) * int(cfg["n_steps"])
+    return np.flatnonzero(steps >= start)
+
+
+def _edges(cfg: Mapping[str, Any]) -> np.ndarray:
+    lo, hi = (float(v) for v in cfg["bin_range"])
+    return np.linspace(lo, hi, int(cfg["n_bins"]) + 1)
+
+
+# --------------------------------------------------------------------------------------------
+# data
+
+
+def generate(cfg: Mapping[str, Any], seed: int) -> dict[str, np.ndarray]:
+    """Initial states ``(pairs, n_chains)`` near the shallower well, bin edges, the global basin."""
+    betas, etas = _pairs(cfg)
+    rng = np.random.default_rng([seed, 0xD1])
+    x0 = rng.normal(float(cfg["init_mean"]), float(cfg["init_std"]),
+                    size=(len(betas), int(cfg["n_chains"])))
+    coeffs = np.asarray(cfg["potential"], dtype=float)
+    x_star, lo, hi = theory.global_basin(coeffs)
+    return {
+        "x0": x0.astype(np.float32),
+        "beta": betas,
+        "eta": etas,
+        "potential": coeffs,
+        "edges": _edges(cfg),
+        "basin": np.array([x_star, lo, hi]),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# training
+
+
+def train(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int, device: Any,
+          log: Callable[[str], None]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Run every (beta, eta) pair's chains as one tensor and record histograms on the device."""
+    import torch
+
+    from companion.nn.langevin import LangevinChains, polynomial_gradient
+
+    dtype = torch.float32
+    x0 = torch.as_tensor(data["x0"], dtype=dtype, device=device)
+    n_pairs, n_chains = x0.shape
+    edges = torch.as_tensor(data["edges"], dtype=dtype, device=device)
+    n_cells = edges.numel() + 1  # the inner bins and one overflow bin on each side
+    _, basin_lo, basin_hi = (float(v) for v in data["basin"])
+    steps = _record_steps(cfg)
+    n_steps = int(cfg["n_steps"])
+
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(np.random.SeedSequence([seed, 0xD1, 1]).generate_state(1)[0]))
+    chains = LangevinChains(x0, polynomial_gradient([float(c) for c in data["potential"]]),
+                            eta=torch.as_tensor(data["eta"], device=device),
+                            beta=torch.as_tensor(data["beta"], device=device), generator=gen)
+
+    # Everything recorded stays on the device until the end: no host sync inside the loop.
+    n_rec = len(steps)
+    counts = torch.zeros(n_rec, n_pairs, GROUPS, n_cells, dtype=torch.int64, device=device)
+    moments = torch.zeros(n_rec, n_pairs, GROUPS, 2, dtype=torch.float64, device=device)
+    in_basin = torch.zeros(n_rec, n_pairs, GROUPS, dtype=torch.int64, device=device)
+    nonfinite = torch.zeros(n_rec, n_pairs, GROUPS, dtype=torch.int64, device=device)
+    group = torch.arange(n_chains, device=device) // (n_chains // GROUPS)
+    # Flat histogram index of chain j of pair p before its bin is added: (p, group(j)) * n_cells.
+    base = (torch.arange(n_pairs, device=device)[:, None] * GROUPS + group[None, :]) * n_cells
+    ones = torch.ones(n_pairs * n_chains, dtype=torch.int64, device=device)
+
+    def record(r: int, x: torch.Tensor) -> None:
+        finite = torch.isfinite(x)
+        # A diverged chain counts in the upper overflow bin, where the Gibbs mass is ~0.
+        x_safe = torch.where(finite, x, torch.full_like(x, float("inf")))
+        cell = torch.bucketize(x_safe, edges)  # 0 .. n_cells - 1
+        counts[r].view(-1).scatter_add_(0, (base + cell).view(-1), ones)
+        xv = torch.where(finite, x, torch.zeros_like(x)).double().view(n_pairs, GROUPS, -1)
+        moments[r, :, :, 0] = xv.sum(-1)
+        moments[r, :, :, 1] = xv.square().sum(-1)
+        inside = ((x >= basin_lo) & (x < basin_hi)).view(n_pairs, GROUPS, -1)
+        in_basin[r] = inside.sum(-1)
+        nonfinite[r] = (~finite).view(n_pairs, GROUPS, -1).sum(-1)
+
+    record(0, chains.x)
+    next_rec = 1
+    report_every = max(1, n_steps // 10)
+    for k in range(1, n_steps + 1):
+        chains.step()
+        if next_rec < n_rec and k == steps[next_rec]:
+            record(next_rec, chains.x)
+            next_rec += 1
+        if k % report_every == 0:
+            log(f"step {k}/{n_steps} ({n_pairs} pairs x {n_chains} chains)")
+
+    arrays = {
+        "steps": steps,
+        "beta": data["beta"],
+        "eta": data["eta"],
+        "counts": counts.to(torch.int32).cpu().numpy(),
+        "moments": moments.cpu().numpy(),
+        "in_basin": in_basin.cpu().numpy(),
+        "nonfinite": nonfinite.cpu().numpy(),
+    }
+    x_final = chains.x.double()
+    scalars = {
+        "n_chains": int(n_chains),
+        "n_steps": n_steps,
+        "nonfinite_final": int((~torch.isfinite(chains.x)).sum()),
+        "final_mean": x_final.mean(-1).cpu().numpy().tolist(),
+        "final_var": x_final.var(-1).cpu().numpy().tolist(),
+    }
+    return arrays, scalars
+
+
+# --------------------------------------------------------------------------------------------
+# metrics
+
+
+def _increasing(values: np.ndarray) -> bool:
+    return bool(np.all(np.diff(values) > 0))
+
+
+def summarize(cfg: Mapping[str, Any],
+              runs: Sequence[tuple[Mapping[str, np.ndarray], Mapping[str, Any]]]) -> dict[str, Any]:
+    """KL curves, stationary KL (jackknifed), moments and basin mass against theory; the claims."""
+    coeffs = [float(c) for c in cfg["potential"]]
+    betas, etas = _pairs(cfg)
+    beta_list = [float(b) for b in cfg["betas"]]
+    eta_list = [float(e) for e in cfg["etas"]]
+    edges = _edges(cfg)
+    _, basin_lo, basin_hi = theory.global_basin(coeffs)
+    window = _window(cfg)
+    steps = np.asarray(runs[0][0]["steps"])
+    n_chains = int(runs[0][1]["n_chains"])
+    n_pairs = len(betas)
+
+    counts = np.stack([np.asarray(a["counts"], dtype=float) for a, _ in runs])  # (S, R, P, G, C)
+    moments = np.stack([np.asarray(a["moments"], dtype=float) for a, _ in runs])  # (S, R, P, G, 2)
+    in_basin = np.stack([np.asarray(a["in_basin"], dtype=float) for a, _ in runs])  # (S, R, P, G)
+    nonfinite = np.stack([np.asarray(a["nonfinite"], dtype=float) for a, _ in runs])  # (S,R,P,G)
+    n_seeds = counts.shape[0]
+
+    gibbs = {b: theory.gibbs_law(coeffs, b) for b in beta_list}
+    q = np.stack([gibbs[b].bin_masses(edges) for b in betas])  # (P, C)
+    euler = [theory.euler_stationary_law(coeffs, b, e) for b, e in zip(betas, etas, strict=True)]
+    q_eta = np.stack([law.bin_masses(edges) for law in euler])
+
+    s: dict[str, Any] = {"beta": betas, "eta": etas, "iterations": steps}
+    s["mean_gibbs"] = np.array([gibbs[b].mean for b in betas])
+    s["var_gibbs"] = np.array([gibbs[b].variance for b in betas])
+    s["basin_gibbs"] = np.array([gibbs[b].mass(basin_lo, basin_hi) for b in betas])
+    s["mean_euler"] = np.array([law.mean for law in euler])
+    s["var_euler"] = np.array([law.variance for law in euler])
+    s["basin_euler"] = np.array([law.mass(basin_lo, basin_hi) for law in euler])
+
+    # KL of the chains' histogram at every record, per seed, then the mean over seeds.
+    per_seed_curves = theory.binned_kl(counts.sum(axis=3), q[None, None])  # (S, R, P)
+    curves = per_seed_curves.mean(axis=0).T  # (P, R)
+    s["kl_curves"] = curves
+    s["kl_initial"] = curves[:, 0]
+    s["kl_final"] = curves[:, window].mean(axis=1)
+    s["kl_plateau_theory"] = np.array([theory.expected_plugin_kl(q_eta[p], q[p], n_chains)
+                                       for p in range(n_pairs)])
+    s["kl_noise_level"] = np.array([theory.expected_plugin_kl(q[p], q[p], n_chains)
+                                    for p in range(n_pairs)])
+    s["kl_euler"] = theory.binned_kl(q_eta, q)
+
+    # Stationary KL: the window's histograms pooled per (seed, group), jackknifed.
+    groups = counts[:, window].sum(axis=1)  # (S, P, G, C)
+    kl_stat, kl_stat_se = [], []
+    for p in range(n_pairs):
+        g = groups[:, p].reshape(n_seeds * GROUPS, -1)
+        est, se = theory.jackknife_kl(g, q[p])
+        kl_stat.append(est)
+        kl_stat_se.append(se)
+    s["kl_stationary"] = np.array(kl_stat)
+    s["kl_stationary_se"] = np.array(kl_stat_se)
+
+    # Moments and basin mass over the window (all records, chains and seeds); their standard
+    # errors from the spread of the independent (seed, group) replicates.
+    win_m = moments[:, window].sum(axis=1)  # (S, P, G, 2)
+    # Chains per (seed, pair, group) summed over the window; diverged chains have no moments.
+    win_n = (counts[:, window].sum(axis=-1) - nonfinite[:, window]).sum(axis=1)  # (S, P, G)
+    group_mean = (win_m[..., 0] / win_n).transpose(1, 0, 2).reshape(n_pairs, -1)  # (P, G)
+    group_sq = (win_m[..., 1] / win_n).transpose(1, 0, 2).reshape(n_pairs, -1)
+    total_n = win_n.sum(axis=(0, 2))
+    mean_c = win_m[..., 0].sum(axis=(0, 2)) / total_n
+    var_c = win_m[..., 1].sum(axis=(0, 2)) / total_n - mean_c ** 2
+    n_groups = group_mean.shape[1]
+    group_var = group_sq - group_mean ** 2
+    s["mean_chains"] = mean_c
+    s["var_chains"] = var_c
+    s["mean_chains_se"] = group_mean.std(axis=1, ddof=1) / math.sqrt(n_groups)
+    s["var_chains_se"] = group_var.std(axis=1, ddof=1) / math.sqrt(n_groups)
+    sd_g = np.sqrt(s["var_gibbs"])
+    s["mean_err"] = (mean_c - s["mean_gibbs"]) / sd_g  # in units of the Gibbs standard deviation
+    s["var_err"] = var_c / s["var_gibbs"] - 1.0
+    s["mean_err_euler"] = (s["mean_euler"] - s["mean_gibbs"]) / sd_g
+    s["var_err_euler"] = s["var_euler"] / s["var_gibbs"] - 1.0
+    basin_group = (in_basin[:, window].sum(axis=1) / win_n).transpose(1, 0, 2).reshape(n_pairs, -1)
+    s["basin_chains"] = in_basin[:, window].sum(axis=(0, 1, 3)) / total_n
+    s["basin_chains_se"] = basin_group.std(axis=1, ddof=1) / math.sqrt(n_groups)
+    s["basin_curves"] = (in_basin.sum(axis=(0, 3)) / (n_seeds * n_chains)).T  # (P, R)
+    s["mean_final"] = np.mean([r[1]["final_mean"] for r in runs], axis=0)
+    s["var_final"] = np.mean([r[1]["final_var"] for r in runs], axis=0)
+    s["nonfinite"] = nonfinite[:, -1].sum(axis=(0, 2))
+
+    # Densities for the figure: Gibbs on a grid, the window histogram of every pair.
+    width = np.diff(edges)
+    pooled = groups.sum(axis=(0, 2))  # (P, C)
+    s["bin_edges"] = edges
+    s["hist_density"] = pooled[:, 1:-1] / pooled.sum(axis=1, keepdims=True) / width
+    grid = np.linspace(edges[0], edges[-1], 401)
+    s["density_x"] = grid
+    s["gibbs_density"] = np.stack([np.interp(grid, gibbs[b].x, gibbs[b].density)
+                                   for b in beta_list])
+    s["potential_values"] = theory.potential(coeffs, grid)
+
+    # The theory on a finer eta grid, for the curves in the figures.
+    eta_grid = np.unique(np.concatenate([np.geomspace(min(eta_list), max(eta_list), _ETA_GRID),
+                                         eta_list]))
+    s["eta_grid"] = eta_grid
+    grid_laws = [[theory.euler_stationary_law(coeffs, b, e) for e in eta_grid] for b in beta_list]
+    s["kl_euler_grid"] = np.array([[float(theory.binned_kl(law.bin_masses(edges),
+                                                           gibbs[b].bin_masses(edges)))
+                                    for law in laws] for b, laws in zip(beta_list, grid_laws,
+                                                                         strict=True)])
+    s["mean_err_euler_grid"] = np.array(
+        [[(law.mean - gibbs[b].mean) / math.sqrt(gibbs[b].variance) for law in laws]
+         for b, laws in zip(beta_list, grid_laws, strict=True)])
+    s["var_err_euler_grid"] = np.array(
+        [[law.variance / gibbs[b].variance - 1.0 for law in laws]
+         for b, laws in zip(beta_list, grid_laws, strict=True)])
+    s["betas"] = np.array(beta_list)
+    s["etas"] = np.array(eta_list)
+
+    claims = _claims(cfg, s, n_chains, n_seeds)
+    columns = ["beta", "eta", "mean_chains", "mean_gibbs", "var_chains", "var_gibbs",
+               "basin_chains", "basin_gibbs", "kl_final", "kl_stationary", "kl_euler"]
+    rows = [[float(s[c][p]) for c in columns] for p in range(n_pairs)]
+    return {
+        "series": {k: np.asarray(v).tolist() for k, v in s.items()},
+        "claims": claims,
+        "table": {"columns": columns, "rows": rows},
+        "chains_per_pair": n_chains * n_seeds,
+    }
+
+
+def _claims(cfg: Mapping[str, Any], s: Mapping[str, Any], n_chains: int,
+            n_seeds: int) -> list[dict[str, Any]]:
+    betas, etas = np.asarray(s["beta"]), np.asarray(s["eta"])
+    beta_list = sorted(set(betas.tolist()))
+    eta_min, beta_max = float(etas.min()), float(betas.max())
+    tol = float(cfg["moment_tol"])
+    claims = []
+
+    # 1. At the smallest eta the chains' mean and variance match the Gibbs law at every beta.
+    sel = np.flatnonzero(etas == eta_min)
+    errs = np.maximum(np.abs(s["mean_err"][sel]), np.abs(s["var_err"][sel]))
+    worst = int(sel[np.nanargmax(errs)]) if np.isfinite(errs).any() else int(sel[0])
+    worst_err = float(np.nanmax(errs)) if np.isfinite(errs).any() else float("nan")
+    per_beta = "; ".join(
+        f"beta {betas[p]:g}: mean {s['mean_chains'][p]:.4f} vs {s['mean_gibbs'][p]:.4f}, "
+        f"var {s['var_chains'][p]:.4f} vs {s['var_gibbs'][p]:.4f}" for p in sel)
+    claims.append({
+        "id": f"{CATALOG}.moments_match_gibbs",
+        "passed": bool(worst_err <= tol),
+        "measured": worst_err,
+        "expected": tol,
+        "relation": "<=",
+        "detail": (f"eta = {eta_min:g}: worst of |mean - mean_Gibbs| / sd_Gibbs and "
+                   f"|var / var_Gibbs - 1| = {worst_err:.4f} at beta = {betas[worst]:g}; "
+                   f"{per_beta}; window = last {float(cfg['window_frac']):g} of "
+                   f"{int(cfg['n_steps'])} steps, {n_chains} chains x {n_seeds} seeds"),
+    })
+
+    # 2. The KL to the Gibbs law falls by a large factor from the start to the plateau.
+    ratio = np.asarray(s["kl_initial"]) / np.asarray(s["kl_final"])
+    k = int(np.nanargmin(ratio))
+    factor = float(cfg["kl_decay_factor"])
+    claims.append({
+        "id": f"{CATALOG}.kl_decays",
+        "passed": bool(np.nanmin(ratio) >= factor),
+        "measured": float(np.nanmin(ratio)),
+        "expected": factor,
+        "relation": ">=",
+        "detail": (f"smallest KL(start) / KL(plateau) over {len(ratio)} (beta, eta) pairs = "
+                   f"{ratio[k]:.1f} at beta = {betas[k]:g}, eta = {etas[k]:g} "
+                   f"({s['kl_initial'][k]:.3g} -> {s['kl_final'][k]:.3g}); largest "
+                   f"{np.nanmax(ratio):.1f}"),
+    })
+
+    # 3. The stationary (jackknifed, sampling bias removed) KL grows with eta at every beta.
+    increasing = []
+    parts = []
+    for b in beta_list:
+        idx = np.flatnonzero(betas == b)
+        idx = idx[np.argsort(etas[idx])]
+        values = np.asarray(s["kl_stationary"])[idx]
+        increasing.append(_increasing(values))
+        parts.append(f"beta {b:g}: " + ", ".join(
+            f"{v:.2e}({t:.2e})" for v, t in zip(values, np.asarray(s["kl_euler"])[idx],
+                                                strict=True)))
+    share = float(np.mean(increasing))
+    claims.append({
+        "id": f"{CATALOG}.floor_grows_with_eta",
+        "passed": bool(share >= 1.0),
+        "measured": share,
+        "expected": 1.0,
+        "relation": ">=",
+        "detail": (f"share of betas whose jackknifed stationary KL increases strictly with eta "
+                   f"= {share:.2f}; per beta, eta ascending {sorted(set(etas.tolist()))}, "
+                   f"measured(theory KL(pi_eta || pi)): " + "; ".join(parts)),
+    })
+
+    # 4. At the largest beta (and the smallest eta) the chains sit in the global minimum's basin.
+    p = int(np.flatnonzero((betas == beta_max) & (etas == eta_min))[0])
+    threshold = float(cfg["mass_threshold"])
+    share_c, share_g = float(s["basin_chains"][p]), float(s["basin_gibbs"][p])
+    claims.append({
+        "id": f"{CATALOG}.mass_at_global_min",
+        "passed": bool(share_c >= threshold),
+        "measured": share_c,
+        "expected": threshold,
+        "relation": ">=",
+        "detail": (f"beta = {beta_max:g}, eta = {eta_min:g}: share of chains in the global "
+                   f"minimum's basin {share_c:.4f} +- {s['basin_chains_se'][p]:.4f} vs Gibbs "
+                   f"{share_g:.4f} (start: {s['basin_curves'][p][0]:.4f})"),
+    })
+    return claims
+
+
+# --------------------------------------------------------------------------------------------
+# figures
+
+
+def _arr(values: Any) -> np.ndarray:
+    return np.asarray([[np.nan if v is None else v for v in row] if isinstance(row, list)
+                       else (np.nan if row is None else row) for row in values], dtype=float)
+
+
+def figures(metrics: Mapping[str, Any], lang: str, outdir: str | Path) -> list[Path]:
+    """KL against iterations, the stationary KL and moment errors against eta, the densities."""
+    from companion.plots import style
+
+    outdir = Path(outdir)
+    s = {k: _arr(v) if isinstance(v, list) else v for k, v in metrics["series"].items()}
+    betas, etas = s["beta"], s["eta"]
+    beta_list, eta_list = s["betas"], s["etas"]
+    theory_label = style.tr(lang, "theory", "理論")
+    written = []
+
+    # 1. KL(chains || Gibbs) against the iteration, one panel per beta, one curve per eta.
+    fig, axes = style.new_figure(ncols=len(beta_list), width=2.2 * len(beta_list) + 0.8)
+    axes = np.atleast_1d(axes).ravel()
+    it = s["iterations"]
+    window_start = it[-1] * (1.0 - float(metrics["config"]["window_frac"]))
+    for ax, b in zip(axes, beta_list, strict=True):
+        colour = style.colours()
+        for p in np.flatnonzero(betas == b)[np.argsort(etas[betas == b])]:
+            c = next(colour)
+            ax.plot(it, s["kl_curves"][p], color=c, lw=1.1, label=rf"$\eta = {etas[p]:g}$")
+            ax.plot([window_start, it[-1]], [s["kl_plateau_theory"][p]] * 2,
+                    **style.THEORY_STYLE)
+        ax.set_yscale("log")
+        ax.set_title(rf"$\beta = {b:g}$")
+        ax.set_xlabel(style.tr(lang, "iteration $k$", "反復回数 $k$"))
+    axes[-1].plot([], [], **style.THEORY_STYLE,
+                  label=style.tr(lang, "theory: plateau", "理論: 到達水準"))
+    axes[0].set_ylabel(style.tr(lang, "binned KL to the Gibbs law", "ギブス分布とのKL (ビン化)"))
+    axes[-1].legend(loc="upper right")
+    written.append(style.save(fig, outdir / "kl_vs_iteration.svg"))
+
+    # 2. Stationary KL (sampling bias removed) against eta, theory KL(pi_eta || pi) overlaid.
+    fig, ax = style.new_figure()
+    colour = style.colours()
+    for i, b in enumerate(beta_list):
+        c = next(colour)
+        idx = np.flatnonzero(betas == b)
+        idx = idx[np.argsort(etas[idx])]
+        ax.plot(s["eta_grid"], s["kl_euler_grid"][i], **style.THEORY_STYLE,
+                label=(theory_label + r": $\mathrm{KL}(\pi_\eta \| \pi)$") if i == 0 else None)
+        ax.errorbar(etas[idx], s["kl_stationary"][idx], yerr=2 * s["kl_stationary_se"][idx],
+                    fmt="o", color=c, ms=4, capsize=2, lw=1, label=rf"$\beta = {b:g}$",
+                    zorder=6)
+        ax.plot(etas[idx], s["kl_final"][idx], linestyle="none", marker="o", mfc="none",
+                color=c, ms=5)
+    ax.plot([], [], linestyle="none", marker="o", mfc="none", color="0.4",
+            label=style.tr(lang, "plateau of the raw curve", "生の曲線の到達水準"))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    positive = s["kl_stationary"][s["kl_stationary"] > 0]
+    lower = min(np.nanmin(s["kl_euler_grid"]), positive.min() if positive.size else 1.0)
+    ax.set_ylim(bottom=0.3 * lower)
+    ax.set_xlabel(r"$\eta$")
+    ax.set_ylabel(style.tr(lang, "stationary binned KL", "定常状態のKL (ビン化)"))
+    ax.legend(loc="upper left")
+    written.append(style.save(fig, outdir / "floor_vs_eta.svg"))
+
+    # 3. Mean and variance errors against eta, with the discretised chain's exact values.
+    fig, axes = style.new_figure(ncols=2)
+    axes = np.atleast_1d(axes).ravel()
+    tol = float(metrics["config"]["moment_tol"])
+    panels = (("mean_err", "mean_err_euler_grid", r"$(m - m_\pi) / \sigma_\pi$"),
+              ("var_err", "var_err_euler_grid", r"$v / v_\pi - 1$"))
+    for ax, (key, theory_key, ylabel) in zip(axes, panels, strict=True):
+        colour = style.colours()
+        ax.axhspan(-tol, tol, color="0.9", lw=0)
+        ax.axhline(0.0, color="0.5", lw=0.8)
+        se_key = "mean_chains_se" if key == "mean_err" else "var_chains_se"
+        for i, b in enumerate(beta_list):
+            c = next(colour)
+            idx = np.flatnonzero(betas == b)
+            idx = idx[np.argsort(etas[idx])]
+            scale = (np.sqrt(s["var_gibbs"][idx]) if key == "mean_err" else s["var_gibbs"][idx])
+            ax.plot(s["eta_grid"], s[theory_key][i], **style.THEORY_STYLE,
+                    label=theory_label if i == 0 else None)
+            ax.errorbar(etas[idx], s[key][idx], yerr=2 * s[se_key][idx] / scale, fmt="o",
+                        color=c, ms=4, capsize=2, lw=1, label=rf"$\beta = {b:g}$", zorder=6)
+        ax.set_xscale("log")
+        ax.set_xlabel(r"$\eta$")
+        ax.set_ylabel(ylabel)
+    axes[0].legend(loc="best")
+    written.append(style.save(fig, outdir / "moments.svg"))
+
+    # 4. Gibbs densities and the chains' stationary histograms (smallest and largest eta).
+    fig, axes = style.new_figure(ncols=len(beta_list), width=2.2 * len(beta_list) + 0.8)
+    axes = np.atleast_1d(axes).ravel()
+    edges = s["bin_edges"]
+    for i, (ax, b) in enumerate(zip(axes, beta_list, strict=True)):
+        colour = style.colours()
+        for e in (eta_list.min(), eta_list.max()):
+            p = int(np.flatnonzero((betas == b) & (etas == e))[0])
+            ax.stairs(s["hist_density"][p], edges, color=next(colour), lw=1.1,
+                      label=rf"$\eta = {e:g}$")
+        ax.plot(s["density_x"], s["gibbs_density"][i], **style.THEORY_STYLE,
+                label=style.tr(lang, r"Gibbs $\pi \propto e^{-\beta L}$",
+                               r"ギブス分布 $\pi \propto e^{-\beta L}$"))
+        ax.set_title(rf"$\beta = {b:g}$")
+        ax.set_xlabel("$x$")
+    axes[0].set_ylabel(style.tr(lang, "density", "密度"))
+    axes[-1].legend(loc="center right")
+    written.append(style.save(fig, outdir / "densities.svg"))
+    return written

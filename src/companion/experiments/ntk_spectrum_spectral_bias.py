@@ -1,0 +1,454 @@
+"""B7: the spectrum of the two-layer ReLU NTK on the sphere, and spectral bias.
+
+Claim (Bietti & Mairal 2019, Prop. 5; the lecture's "implicit regularisation of the NTK"): on
+``S^{d-1}`` the eigenvalue of the two-layer ReLU NTK on the degree-k spherical harmonics decays
+like ``mu_k ~ k^{-d}`` over the even degrees (and vanishes for odd ``k >= 3``), so gradient
+descent in the kernel regime fits a target's low-degree components first: component k shrinks
+like ``(1 - eta mu_k)^t``.
+
+Stages:
+
+- ``generate``: three point sets uniform on the sphere of radius sqrt(d) (the NTK
+  parameterisation divides inputs by sqrt(d), so the network sees ``S^{d-1}``): one for the
+  empirical Gram spectrum, one to train on, one to test on; a random unit direction ``v_k`` per
+  target degree and the target ``f* = sum_k phi_k`` with ``phi_k(x) = sqrt(N(d,k)) P_k(<x, v_k>)``,
+  a unit-norm harmonic of degree k (:func:`companion.theory.ntk.zonal_harmonic`).
+- ``train``: (a) the empirical NTK Gram matrix of one wide NTK net at initialisation on the
+  spectrum set (:func:`companion.nn.ntk.two_layer_ntk`) and the infinite-width Gram matrix on the
+  same points, both eigendecomposed; (b) ``replicas`` wide nets (one ensemble, symmetric
+  initialisation so ``f_0 = 0``) trained by full-batch gradient descent on the squared loss, with
+  the outputs on the test set recorded on a log schedule; each recorded residual ``f* - f_t`` is
+  projected (least squares on the test set) onto the target's components; (c) the same
+  projections for the infinite-width kernel's gradient descent on the same data
+  (:func:`companion.theory.ntk.kernel_gd_predictions`).
+- ``summarize``: ``mu_k`` by Funk-Hecke quadrature (:func:`companion.theory.ntk.relu_ntk_eigenvalues`),
+  the fitted decay exponent, the empirical spectrum per degree block, the time each component
+  falls to ``fit_threshold`` against ``log(threshold)/log(1 - eta mu_k)``, and the claims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from companion.theory import ntk as theory
+from companion.theory.powerlaw import loglog_slope
+
+ID = "ntk_spectrum_spectral_bias"
+CATALOG = "B7"
+PART = 2
+SOURCES = [
+    "theory/ntk.py", "theory/powerlaw.py", "nn/activations.py", "nn/backprop.py",
+    "nn/ensemble.py", "nn/losses.py", "nn/ntk.py", "nn/optim.py", "nn/parameterisation.py",
+    "nn/train.py", "plots/style.py",
+]
+FIGURES = ("eigenvalues", "gram_spectrum", "spectral_bias")
+
+_SECTION = f"experiments.{ID}"
+
+
+def check(cfg: Mapping[str, Any]) -> None:
+    """Degrees the theory can speak about, and enough points to resolve the compared blocks."""
+    from companion.config import ConfigError
+
+    d = int(cfg["d"])
+    targets = [int(k) for k in cfg["target_degrees"]]
+    odd = [k for k in targets if k >= 3 and k % 2 == 1]
+    if odd:
+        raise ConfigError(f"{_SECTION}.target_degrees: {odd} are odd degrees >= 3, on which the "
+                          "bias-free ReLU NTK has eigenvalue 0: gradient descent in the kernel "
+                          "regime cannot fit them; use 0, 1 or even degrees")
+    if targets != sorted(set(targets)):
+        raise ConfigError(f"{_SECTION}.target_degrees: must be strictly increasing, got {targets}")
+    blocks = [int(k) for k in cfg["spectrum_degrees"]]
+    if blocks != sorted(set(blocks)) or any(k >= 3 and k % 2 for k in blocks):
+        raise ConfigError(f"{_SECTION}.spectrum_degrees: must be strictly increasing degrees "
+                          f"0, 1 or even, got {blocks}")
+    needed = sum(theory.harmonic_dimension(d, k) for k in range(max(blocks) + 1)
+                 if k < 3 or k % 2 == 0)
+    if needed > int(cfg["n_gram"]) // 2:
+        raise ConfigError(f"{_SECTION}.n_gram: {cfg['n_gram']} points resolve too few "
+                          f"eigenvalues; degrees <= {max(blocks)} in d = {d} need {needed}, "
+                          f"so n_gram must be >= {2 * needed}")
+    if int(cfg["max_degree"]) < 8:
+        raise ConfigError(f"{_SECTION}.max_degree: {cfg['max_degree']} is too few degrees for a "
+                          "decay fit; use >= 8")
+    if int(cfg["width"]) % 2:
+        raise ConfigError(f"{_SECTION}.width: {cfg['width']} must be even (symmetric "
+                          "initialisation pairs the units)")
+
+
+# --------------------------------------------------------------------------------------------
+# data
+
+
+def _sphere(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    x = rng.standard_normal((n, d))
+    return x * (np.sqrt(d) / np.linalg.norm(x, axis=1, keepdims=True))
+
+
+def _components(d: int, degrees: Sequence[int], x: np.ndarray,
+                directions: np.ndarray) -> np.ndarray:
+    """``phi_k`` at the points x (radius sqrt(d)), shape ``(len(degrees), n)``."""
+    unit = x / np.sqrt(d)
+    return np.stack([theory.zonal_harmonic(d, int(k), unit, v)
+                     for k, v in zip(degrees, directions, strict=True)])
+
+
+def generate(cfg: Mapping[str, Any], seed: int) -> dict[str, np.ndarray]:
+    """The three point sets, the harmonic directions and the target's components."""
+    rng = np.random.default_rng([seed, 7])
+    d = int(cfg["d"])
+    degrees = [int(k) for k in cfg["target_degrees"]]
+    directions = rng.standard_normal((len(degrees), d))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    x_gram = _sphere(rng, int(cfg["n_gram"]), d)
+    x_train = _sphere(rng, int(cfg["n_train"]), d)
+    x_test = _sphere(rng, int(cfg["n_test"]), d)
+    phi_train = _components(d, degrees, x_train, directions)
+    phi_test = _components(d, degrees, x_test, directions)
+    return {"x_gram": x_gram, "x_train": x_train, "x_test": x_test, "directions": directions,
+            "y_train": phi_train.sum(axis=0), "phi_test": phi_test}
+
+
+# --------------------------------------------------------------------------------------------
+# training
+
+
+def _project(residual: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients of residuals ``(..., n)`` on the components ``(K, n)``."""
+    gram = phi @ phi.T
+    return np.linalg.solve(gram, phi @ residual.reshape(-1, residual.shape[-1]).T).T.reshape(
+        residual.shape[:-1] + (phi.shape[0],))
+
+
+def train(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int, device: Any,
+          log) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The Gram spectra and the spectral-bias runs; see the module docstring."""
+    import torch
+
+    from companion.nn.ensemble import MLPEnsemble
+    from companion.nn.ntk import total, two_layer_ntk
+    from companion.nn.train import fit, log_schedule
+
+    d = int(cfg["d"])
+    dtype = torch.float32 if cfg["dtype"] == "float32" else torch.float64
+    seeds = np.random.SeedSequence([seed, 7]).generate_state(2)
+
+    def tensor(a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(a), dtype=dtype, device=device)
+
+    # (a) Gram spectra: empirical NTK of one wide net, and the infinite-width kernel.
+    x_gram = np.asarray(data["x_gram"])
+    n_gram = x_gram.shape[0]
+    net = MLPEnsemble(d, [int(cfg["width_gram"])], parameterisation="ntk",
+                      seed=int(seeds[0]), device=device, dtype=dtype)
+    gram_emp = total(two_layer_ntk(net, tensor(x_gram)))[0].double().cpu().numpy() / n_gram
+    del net
+    spectrum_emp = np.linalg.eigvalsh(gram_emp)[::-1]
+    spectrum_inf = np.linalg.eigvalsh(theory.relu_ntk_gram(x_gram / np.sqrt(d)) / n_gram)[::-1]
+    log(f"Gram spectra of {n_gram} points: top eigenvalue {spectrum_emp[0]:.4f} "
+        f"(infinite width {spectrum_inf[0]:.4f})")
+
+    # (b) Spectral bias: replicas of a wide symmetric NTK net, trained by gradient descent.
+    x_train, y_train = np.asarray(data["x_train"]), np.asarray(data["y_train"])
+    x_test, phi_test = np.asarray(data["x_test"]), np.asarray(data["phi_test"])
+    n_train = x_train.shape[0]
+    k_train = theory.relu_ntk_gram(x_train / np.sqrt(d))
+    lam_max = float(np.linalg.eigvalsh(k_train / n_train)[-1])
+    lr = float(cfg["lr"]) / lam_max
+    steps = int(cfg["steps"])
+    schedule = log_schedule(steps, int(cfg["records"]))
+    replicas = int(cfg["replicas"])
+    model = MLPEnsemble(d, [int(cfg["width"])] * replicas, parameterisation="ntk",
+                        symmetric=True, seed=int(seeds[1]), device=device, dtype=dtype)
+    hist = fit(model, tensor(x_train), tensor(y_train), steps=steps, lr=lr, record_at=schedule,
+               probe=tensor(x_test))
+    f_star = phi_test.sum(axis=0)
+    coef = _project(f_star[None, None, :] - hist.probe.astype(float), phi_test)
+    log(f"trained {replicas} nets for {steps} steps (lr {lr:.3g}); final train loss "
+        f"{hist.loss[-1].mean():.3g}; final coefficients {coef[-1].mean(axis=0).round(3)}")
+
+    # (c) The infinite-width kernel's gradient descent on the same data.
+    k_test_train = theory.relu_ntk_gram(x_test / np.sqrt(d), x_train / np.sqrt(d))
+    f_kernel = theory.kernel_gd_predictions(k_test_train, k_train, y_train, lr, schedule)
+    coef_kernel = _project(f_star[None, :] - f_kernel, phi_test)
+
+    arrays = {
+        "spectrum_empirical": spectrum_emp,
+        "spectrum_infinite": spectrum_inf,
+        "steps": schedule,
+        "coef": coef,  # (records, replicas, degrees)
+        "coef_kernel": coef_kernel,  # (records, degrees)
+        "train_loss": hist.loss,
+    }
+    return arrays, {"lr": lr, "lam_max_train": lam_max, "n_gram": n_gram}
+
+
+# --------------------------------------------------------------------------------------------
+# metrics
+
+
+def _crossing(steps: np.ndarray, curve: np.ndarray, threshold: float) -> float:
+    """First step at which ``curve`` falls to ``threshold``, interpolating log(curve) linearly
+    between recorded steps; ``inf`` if it never does."""
+    below = np.flatnonzero(curve <= threshold)
+    if below.size == 0:
+        return float("inf")
+    i = int(below[0])
+    if i == 0:
+        return float(steps[0])
+    c0, c1 = np.log(max(curve[i - 1], 1e-300)), np.log(max(curve[i], 1e-300))
+    frac = (np.log(threshold) - c0) / (c1 - c0) if c1 != c0 else 1.0
+    return float(steps[i - 1] + frac * (steps[i] - steps[i - 1]))
+
+
+def _blocks(d: int, mu: np.ndarray, degrees: np.ndarray, spectrum: np.ndarray,
+            wanted: Sequence[int]) -> np.ndarray:
+    """Mean of the sorted empirical eigenvalues at the positions the theory gives degree k."""
+    _, origin = theory.spectrum_with_multiplicity(d, mu, degrees)
+    return np.array([float(np.mean(spectrum[: origin.size][origin == k])) for k in wanted])
+
+
+def summarize(cfg: Mapping[str, Any],
+              runs: Sequence[tuple[Mapping[str, np.ndarray], Mapping[str, Any]]]) -> dict[str, Any]:
+    """Theory spectrum and exponent, empirical blocks, fitting times, and the claims."""
+    d = int(cfg["d"])
+    degrees = np.arange(int(cfg["max_degree"]) + 1)
+    mu = theory.relu_ntk_eigenvalues(d, degrees)
+    fit_k = np.array([1] + [k for k in degrees if k >= 2 and k % 2 == 0])
+    exponent = -loglog_slope(fit_k, mu[fit_k])
+    odd = degrees[(degrees >= 3) & (degrees % 2 == 1)]
+    odd_rel = float(np.max(np.abs(mu[odd])) / mu[0])
+
+    # Gram spectrum: blocks per degree, averaged over seeds.
+    wanted = [int(k) for k in cfg["spectrum_degrees"]]
+    emp = np.mean([_blocks(d, mu, degrees, np.asarray(a["spectrum_empirical"]), wanted)
+                   for a, _ in runs], axis=0)
+    inf = np.mean([_blocks(d, mu, degrees, np.asarray(a["spectrum_infinite"]), wanted)
+                   for a, _ in runs], axis=0)
+    block_err = np.abs(emp / mu[wanted] - 1.0)
+    worst_block = int(np.argmax(block_err))
+    theory_sorted, _ = theory.spectrum_with_multiplicity(d, mu, degrees)
+    n_show = min(theory_sorted.size, len(runs[0][0]["spectrum_empirical"]),
+                 4 * sum(theory.harmonic_dimension(d, k) for k in wanted))
+    spectrum_emp = np.mean([np.asarray(a["spectrum_empirical"])[:n_show] for a, _ in runs], axis=0)
+    spectrum_inf = np.mean([np.asarray(a["spectrum_infinite"])[:n_show] for a, _ in runs], axis=0)
+
+    # Spectral bias: component curves averaged over replicas and seeds.
+    targets = [int(k) for k in cfg["target_degrees"]]
+    threshold = float(cfg["fit_threshold"])
+    steps = np.asarray(runs[0][0]["steps"], dtype=float)
+    coef = np.mean([np.asarray(a["coef"]).mean(axis=1) for a, _ in runs], axis=0)
+    coef_kernel = np.mean([np.asarray(a["coef_kernel"]) for a, _ in runs], axis=0)
+    lr = float(np.mean([s["lr"] for _, s in runs]))
+    t_meas = np.array([_crossing(steps, np.abs(coef[:, j]), threshold)
+                       for j in range(len(targets))])
+    t_kernel = np.array([_crossing(steps, np.abs(coef_kernel[:, j]), threshold)
+                         for j in range(len(targets))])
+    t_pop = np.array([theory.fit_time(mu[k], lr, threshold) for k in targets])
+    ratios = t_meas[1:] / t_meas[:-1]
+    order_margin = float(np.min(ratios)) if ratios.size else float("nan")
+    time_err = np.abs(t_meas / t_pop - 1.0)
+    worst_time = int(np.argmax(time_err))
+
+    exp_tol = float(cfg["exponent_rel_tol"])
+    spec_tol = float(cfg["spectrum_rel_tol"])
+    time_tol = float(cfg["fit_time_rel_tol"])
+    odd_tol = float(cfg["odd_tol"])
+    nseeds = len(runs)
+    fmt = lambda a: "[" + ", ".join(f"{v:.3g}" for v in a) + "]"  # noqa: E731
+    claims = [
+        {
+            "id": f"{CATALOG}.decay_exponent",
+            "passed": bool(abs(exponent - d) <= exp_tol * d),
+            "measured": exponent,
+            "expected": float(d),
+            "relation": "~=",
+            "detail": (f"least-squares fit of log mu_k vs log k over k = 1 and even k in "
+                       f"[2, {int(degrees[-1])}] ({fit_k.size} degrees, Funk-Hecke quadrature): "
+                       f"exponent {exponent:.3f} vs d = {d}; tolerance {exp_tol:g} d"),
+        },
+        {
+            "id": f"{CATALOG}.odd_degrees_vanish",
+            "passed": bool(odd_rel <= odd_tol),
+            "measured": odd_rel,
+            "expected": odd_tol,
+            "relation": "<=",
+            "detail": (f"max over odd k in [3, {int(degrees[-1])}] of |mu_k|/mu_0 = {odd_rel:.2e}"
+                       f" (mu_0 = {mu[0]:.4g}, mu_1 = {mu[1]:.4g}, mu_2 = {mu[2]:.4g})"),
+        },
+        {
+            "id": f"{CATALOG}.empirical_spectrum",
+            "passed": bool(block_err.max() <= spec_tol),
+            "measured": float(block_err.max()),
+            "expected": spec_tol,
+            "relation": "<=",
+            "detail": (f"empirical NTK Gram (width {int(cfg['width_gram'])}, "
+                       f"{int(cfg['n_gram'])} points) eigenvalue means per degree block "
+                       f"k = {wanted}: {fmt(emp)} vs mu_k {fmt(mu[wanted])}; worst |rel. error| "
+                       f"{block_err.max():.3f} at k = {wanted[worst_block]}; infinite-width "
+                       f"Gram: {fmt(inf)}; {nseeds} seed(s)"),
+        },
+        {
+            "id": f"{CATALOG}.learned_in_degree_order",
+            "passed": bool(np.isfinite(t_meas).all() and order_margin > 1.0),
+            "measured": order_margin,
+            "expected": 1.0,
+            "relation": ">",
+            "detail": (f"steps until component k falls to {threshold:g} of its start, "
+                       f"k = {targets}: {fmt(t_meas)}; smallest ratio of consecutive times "
+                       f"{order_margin:.3g} (> 1 means learned in order of degree)"),
+        },
+        {
+            "id": f"{CATALOG}.fit_times_match_eigenvalues",
+            "passed": bool(np.isfinite(t_meas).all() and time_err.max() <= time_tol),
+            "measured": float(time_err.max()),
+            "expected": time_tol,
+            "relation": "<=",
+            "detail": (f"fitting times {fmt(t_meas)} vs log({threshold:g})/log(1 - eta mu_k) = "
+                       f"{fmt(t_pop)} (eta = {lr:.4g}); worst |ratio - 1| {time_err.max():.3f} "
+                       f"at k = {targets[worst_time]}; infinite-width kernel on the same data: "
+                       f"{fmt(t_kernel)}"),
+        },
+    ]
+
+    population = np.stack([(1.0 - lr * mu[k]) ** steps for k in targets], axis=1)
+    series: dict[str, Any] = {
+        "degree": degrees,
+        "mu": mu,
+        "mu_abs_rel": np.abs(mu) / mu[0],
+        "fit_degrees": fit_k,
+        "fitted_exponent": [exponent],
+        "block_degree": wanted,
+        "block_empirical": emp,
+        "block_infinite": inf,
+        "block_theory": mu[wanted],
+        "spectrum_index": np.arange(1, n_show + 1),
+        "spectrum_empirical": spectrum_emp,
+        "spectrum_infinite": spectrum_inf,
+        "spectrum_theory": theory_sorted[:n_show],
+        "target_degrees": targets,
+        "bias_step": steps,
+        "fit_time_measured": t_meas,
+        "fit_time_population": t_pop,
+        "fit_time_kernel": t_kernel,
+        "lr": [lr],
+    }
+    for j, k in enumerate(targets):
+        series[f"coef_{k}"] = coef[:, j]
+        series[f"coef_kernel_{k}"] = coef_kernel[:, j]
+        series[f"coef_population_{k}"] = population[:, j]
+
+    columns = ["degree", "multiplicity", "mu", "block_empirical", "block_infinite",
+               "fit_time_measured", "fit_time_population", "fit_time_kernel"]
+    rows = []
+    for k in sorted(set(wanted) | set(targets)):
+        def pick(values, keys, k=k):
+            return float(values[keys.index(k)]) if k in keys else None
+
+        rows.append([k, theory.harmonic_dimension(d, k), float(mu[k]), pick(emp, wanted),
+                     pick(inf, wanted), pick(t_meas, targets), pick(t_pop, targets),
+                     pick(t_kernel, targets)])
+    return {
+        "series": {k: np.asarray(v, dtype=float).tolist() for k, v in series.items()},
+        "claims": claims,
+        "table": {"columns": columns, "rows": rows},
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# figures
+
+
+def figures(metrics: Mapping[str, Any], lang: str, outdir: str | Path) -> list[Path]:
+    """``eigenvalues`` (mu_k and the k^-d law), ``gram_spectrum`` (sorted eigenvalues against
+    the theory's staircase) and ``spectral_bias`` (component residuals over time)."""
+    from companion.plots import style
+
+    outdir = Path(outdir)
+    s = {k: np.asarray([np.nan if v is None else v for v in vals], dtype=float)
+         for k, vals in metrics["series"].items()}
+    d = int(metrics["config"]["d"])
+    theory_label = style.tr(lang, "theory", "理論")
+    written = []
+
+    # mu_k against k: even degrees and k = 1 on a log-log plot with the fitted and k^-d laws;
+    # the odd degrees >= 3 in a second panel at the quadrature's round-off level.
+    fig, axes = style.new_figure(ncols=2)
+    ax, ax_odd = axes.ravel()
+    k, mu = s["degree"], s["mu"]
+    colour = style.colours()
+    fit_k = s["fit_degrees"]
+    ax.plot(fit_k, mu[fit_k.astype(int)], "o", color=next(colour), ms=3.5,
+            label=style.tr(lang, r"$\mu_k$ (k = 1, even k)", r"$\mu_k$ (k = 1 と偶数の k)"))
+    expo = s["fitted_exponent"][0]
+    c = np.mean(np.log(mu[fit_k.astype(int)]) + d * np.log(fit_k))
+    fine = np.geomspace(1, k[-1], 100)
+    ax.plot(fine, np.exp(c) * fine ** (-float(d)), **style.THEORY_STYLE,
+            label=f"{theory_label}: $k^{{-{d}}}$")
+    c_fit = np.mean(np.log(mu[fit_k.astype(int)]) + expo * np.log(fit_k))
+    ax.plot(fine, np.exp(c_fit) * fine ** (-expo), color="0.45", lw=1.0,
+            label=style.tr(lang, f"fit: $k^{{-{expo:.2f}}}$", f"当てはめ: $k^{{-{expo:.2f}}}$"))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(style.tr(lang, "degree $k$", "次数 $k$"))
+    ax.set_ylabel(r"$\mu_k$")
+    ax.legend(loc="lower left")
+    floor = 1e-18
+    rel = np.maximum(s["mu_abs_rel"], floor)
+    even = (k % 2 == 0) | (k == 1)
+    ax_odd.plot(k[even], rel[even], "o", color=style.MEASURED_COLOURS[0], ms=3,
+                label=style.tr(lang, "k = 0, 1 and even k", "k = 0, 1 と偶数の k"))
+    ax_odd.plot(k[~even], rel[~even], "x", color=style.MEASURED_COLOURS[1], ms=4,
+                label=style.tr(lang, r"odd $k \geq 3$", r"奇数 $k \geq 3$"))
+    ax_odd.set_yscale("log")
+    ax_odd.set_ylim(floor / 3, 3)
+    ax_odd.set_xlabel(style.tr(lang, "degree $k$", "次数 $k$"))
+    ax_odd.set_ylabel(r"$|\mu_k| / \mu_0$")
+    ax_odd.legend(loc="center right")
+    written.append(style.save(fig, outdir / "eigenvalues.svg"))
+
+    # Sorted Gram eigenvalues against the operator's staircase.
+    fig, ax = style.new_figure()
+    colour = style.colours()
+    idx = s["spectrum_index"]
+    ax.plot(idx, s["spectrum_empirical"], "o", color=next(colour), ms=2.5,
+            label=style.tr(lang, "empirical NTK Gram, finite width", "経験 NTK グラム行列 (有限幅)"))
+    ax.plot(idx, s["spectrum_infinite"], "s", color=next(colour), ms=2, mfc="none",
+            label=style.tr(lang, "infinite-width kernel, same points", "無限幅カーネル (同じ点)"))
+    ax.step(idx, s["spectrum_theory"], where="mid", **style.THEORY_STYLE,
+            label=f"{theory_label}: " + style.tr(lang, r"$\mu_k$ with multiplicity $N(d,k)$",
+                                                 r"$\mu_k$ (重複度 $N(d,k)$)"))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(style.tr(lang, "eigenvalue index", "固有値の番号"))
+    ax.set_ylabel(style.tr(lang, "eigenvalue of $K/n$", "$K/n$ の固有値"))
+    ax.legend(loc="lower left")
+    written.append(style.save(fig, outdir / "gram_spectrum.svg"))
+
+    # Component residuals over time, measured against the kernel's predictions.
+    fig, ax = style.new_figure()
+    colour = style.colours()
+    t = s["bias_step"]
+    t_plot = np.maximum(t, 0.5)  # step 0 shown at the left edge of the log axis
+    for j, k in enumerate(s["target_degrees"].astype(int)):
+        col = next(colour)
+        ax.plot(t_plot, np.abs(s[f"coef_{k}"]), "-", color=col, lw=1.6, label=f"k = {k}")
+        ax.plot(t_plot, s[f"coef_population_{k}"], **style.THEORY_STYLE,
+                label=(f"{theory_label}: " + r"$(1-\eta\mu_k)^t$") if j == 0 else None)
+        ax.plot(t_plot, np.abs(s[f"coef_kernel_{k}"]), ":", color="0.4", lw=1.0,
+                label=style.tr(lang, "infinite-width kernel GD", "無限幅カーネルの勾配法")
+                if j == 0 else None)
+    thr = float(metrics["config"]["fit_threshold"])
+    ax.axhline(thr, color="0.6", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.1)
+    ax.set_xlabel(style.tr(lang, "gradient step $t$", "勾配法のステップ $t$"))
+    ax.set_ylabel(style.tr(lang, "remaining share of component $k$", "成分 $k$ の残差の割合"))
+    ax.legend(loc="lower left")
+    written.append(style.save(fig, outdir / "spectral_bias.svg"))
+    return written

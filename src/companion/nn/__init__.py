@@ -1,0 +1,1 @@
+"""Shared training code: batched models, parameterisations and optimisers (incl. Langevin)."""

@@ -1,0 +1,133 @@
+"""Training an ensemble, recording per-model metrics on a schedule without a host sync per step.
+
+:func:`fit` runs gradient steps for every model of an :class:`~companion.nn.ensemble.MLPEnsemble`
+at once. At the steps listed in ``record_at`` it writes each model's training loss, the movement
+``|p_t - p_0|_F`` and norm ``|p_t|_F`` of every parameter tensor, and optionally the outputs on
+probe inputs, into preallocated tensors on the device; they are copied to the host once, at the
+end. Nothing in the loop reads a device value on the host, so on a GPU the steps queue up
+asynchronously.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from companion.nn.backprop import two_layer_loss_and_grads
+from companion.nn.ensemble import MLPEnsemble
+from companion.nn.losses import loss_fn
+from companion.nn.optim import make_optimiser
+
+
+@dataclass
+class History:
+    """What :func:`fit` recorded; arrays have a leading axis over ``steps``, then models."""
+
+    steps: np.ndarray
+    loss: np.ndarray
+    movement: dict[str, np.ndarray]
+    norm: dict[str, np.ndarray]
+    probe: np.ndarray | None = None
+
+
+def log_schedule(steps: int, count: int) -> np.ndarray:
+    """About ``count`` distinct integer steps from 0 to ``steps``, evenly spaced in log(1 + t)."""
+    grid = np.unique(np.round(np.expm1(np.linspace(0.0, np.log1p(steps), count))).astype(int))
+    return np.union1d(grid, [0, steps])
+
+
+def _as_lr(lr: float | Sequence[float] | torch.Tensor, model: MLPEnsemble) -> torch.Tensor:
+    lr_t = torch.as_tensor(lr, dtype=model.dtype, device=model.device)
+    if lr_t.dim() == 0:
+        lr_t = lr_t.expand(model.n_models)
+    if lr_t.shape != (model.n_models,):
+        raise ValueError(f"lr: expected a scalar or {model.n_models} values, got {tuple(lr_t.shape)}")
+    return lr_t.clone()
+
+
+def _batch(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    # idx: (E, B) sample indices per model.
+    if x.dim() == 2:
+        xb = x[idx]
+    else:
+        xb = torch.gather(x, 1, idx[:, :, None].expand(-1, -1, x.shape[-1]))
+    yb = y[idx] if y.dim() == 1 else torch.gather(y, 1, idx)
+    return xb, yb
+
+
+def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
+        lr: float | Sequence[float] | torch.Tensor, optimiser: str = "gd",
+        loss: str = "squared", record_at: Sequence[int] | np.ndarray | None = None,
+        batch_size: int | None = None, generator: torch.Generator | None = None,
+        probe: torch.Tensor | None = None, optimiser_options: dict | None = None,
+        closed_form: bool = True) -> History:
+    """Train every model of ``model`` for ``steps`` steps and return what was recorded.
+
+    ``x`` is ``(n, d)`` (shared by all models) or ``(E, n, d)``; ``y`` is ``(n,)`` or ``(E, n)``.
+    ``lr`` is one step size or one per model. With ``batch_size`` each model draws its own
+    minibatch (with replacement) each step from ``generator``; otherwise the step is full-batch
+    gradient descent. The recorded loss is always the full training loss. A record at step t
+    describes the parameters after t updates. Two-layer nets use the closed-form gradient of
+    :mod:`companion.nn.backprop` unless ``closed_form`` is false (then autograd, as deeper nets).
+    """
+    record_at = log_schedule(steps, 30) if record_at is None else np.asarray(record_at, int)
+    if record_at.size and (record_at.min() < 0 or record_at.max() > steps):
+        raise ValueError(f"record_at: steps must lie in [0, {steps}]")
+    slots = {int(t): k for k, t in enumerate(record_at)}
+    params = model.params
+    names = model.param_names
+    objective = loss_fn(loss)
+    opt = make_optimiser(optimiser, params, _as_lr(lr, model), model.lr_scales,
+                         **(optimiser_options or {}))
+    if batch_size is not None and generator is None:
+        raise ValueError("batch_size: minibatches need a generator (seeded)")
+
+    n = x.shape[-2]
+    dev = model.device
+    rec_loss = torch.zeros(len(record_at), model.n_models, device=dev, dtype=model.dtype)
+    rec_move = torch.zeros(len(record_at), len(params), model.n_models, device=dev,
+                           dtype=model.dtype)
+    rec_norm = torch.zeros_like(rec_move)
+    rec_probe = None
+    if probe is not None:
+        rec_probe = torch.zeros(len(record_at), model.n_models, probe.shape[-2], device=dev,
+                                dtype=model.dtype)
+    start = model.snapshot()
+
+    @torch.no_grad()
+    def record(k: int, full_loss: torch.Tensor | None) -> None:
+        rec_loss[k] = full_loss if full_loss is not None else objective(model(x), y)
+        for i, (p, p0) in enumerate(zip(params, start, strict=True)):
+            rec_move[k, i] = (p - p0).flatten(1).norm(dim=1)
+            rec_norm[k, i] = p.flatten(1).norm(dim=1)
+        if rec_probe is not None:
+            rec_probe[k] = model(probe)
+
+    for t in range(steps):
+        if batch_size is None:
+            xb, yb = x, y
+        else:
+            idx = torch.randint(0, n, (model.n_models, batch_size), generator=generator,
+                                device=generator.device)
+            xb, yb = _batch(x, y, idx.to(dev))
+        if model.depth == 1 and closed_form:
+            per_model, grads = two_layer_loss_and_grads(model, xb, yb, loss)
+        else:
+            per_model = objective(model(xb), yb)
+            grads = torch.autograd.grad(per_model.sum(), params)
+        if t in slots:
+            record(slots[t], per_model.detach() if batch_size is None else None)
+        opt.step(grads, generator)
+    if steps in slots:
+        record(slots[steps], None)
+
+    to_np = lambda a: a.detach().cpu().numpy()  # noqa: E731
+    move, norm = to_np(rec_move), to_np(rec_norm)
+    return History(steps=np.asarray(record_at),
+                   loss=to_np(rec_loss),
+                   movement={name: move[:, i] for i, name in enumerate(names)},
+                   norm={name: norm[:, i] for i, name in enumerate(names)},
+                   probe=None if rec_probe is None else to_np(rec_probe))

@@ -1,0 +1,1 @@
+"""One matplotlib style, fonts for both languages, and the theory-overlay helpers."""

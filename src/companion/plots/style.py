@@ -1,0 +1,73 @@
+"""The one plotting style: fonts for Japanese and English, colours, and atomic saving.
+
+Figures are drawn per language (``lang`` in ``{"ja", "en"}``); labels are either symbols that
+read the same in both languages or pairs picked with :func:`tr`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib_fontja  # noqa: E402,F401  - registers IPAexGothic and makes it the default font
+
+from companion.io import atomic_path  # noqa: E402
+
+LANGS = ("ja", "en")
+
+# Measured data in solid colours with markers, theory always as a black dashed line on top.
+MEASURED_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+THEORY_STYLE = {"color": "black", "linestyle": "--", "linewidth": 1.3, "zorder": 5}
+
+_RC = {
+    "figure.figsize": (5.6, 3.6),
+    "figure.dpi": 100,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "font.size": 9,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "svg.fonttype": "path",  # glyphs as paths: the SVG needs no font where it is shown
+    "svg.hashsalt": "companion",  # stable ids, so an unchanged figure is byte-identical
+    "axes.unicode_minus": False,
+}
+
+
+def tr(lang: str, en: str, ja: str) -> str:
+    """Pick the label for ``lang``."""
+    if lang not in LANGS:
+        raise ValueError(f"lang: {lang!r} is not one of {', '.join(LANGS)}")
+    return ja if lang == "ja" else en
+
+
+def colours() -> Iterator[str]:
+    """Cycle through the measured-data colours."""
+    while True:
+        yield from MEASURED_COLOURS
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, width: float | None = None,
+               height: float | None = None):
+    """A figure with the project style applied; returns ``(fig, axes)`` like ``plt.subplots``."""
+    plt.rcParams.update(_RC)
+    w, h = _RC["figure.figsize"]
+    size = (width or w * (1 if ncols == 1 else 0.9 * ncols), height or h * nrows)
+    fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False, constrained_layout=True)
+    return fig, axes if axes.size > 1 else axes[0, 0]
+
+
+def save(fig, path: str | os.PathLike[str]) -> Path:
+    """Save ``fig`` as SVG atomically, with no timestamp in the file, and close it."""
+    target = Path(path)
+    with atomic_path(target, suffix=".svg") as tmp:
+        fig.savefig(tmp, format="svg", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    return target

@@ -1,0 +1,1 @@
+"""Assembling the bilingual report: context from metrics, Jinja2, math to SVG, WeasyPrint."""

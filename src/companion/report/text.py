@@ -1,0 +1,169 @@
+"""The report's prose: loading the per-language text files and turning prose into safe HTML.
+
+Layout (see the report text contract):
+
+- ``report/text/{lang}/main.yaml``: titles, introductions, labels and verdict words;
+- ``report/text/{lang}/experiments/<id>.yaml``: one experiment's title, idea, setup, figure
+  captions, claim sentences, table column labels and caveats;
+- ``report/text/formulas/<id>.yaml``: the experiment's display formulas (language-neutral).
+
+Prose is plain text: paragraphs separated by blank lines, ``$...$`` for inline math (``\\$`` for a
+literal dollar sign), backquotes for code, and a paragraph whose lines all start with ``- `` is a
+bulleted list. Everything else is escaped, so the text files cannot inject HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from markupsafe import Markup, escape
+
+from companion.config import ROOT
+from companion.report import mathsvg
+
+TEXT_ROOT = ROOT / "report" / "text"
+EXPERIMENT_KEYS = ("title", "idea", "setup", "figures", "claims", "table", "caveats")
+
+# Inline spans: $math$ (a backslash-escaped \$ is not a delimiter) or `code`.
+_SPAN_RE = re.compile(r"(?<!\\)\$(?P<math>.+?)(?<!\\)\$|`(?P<code>[^`]+)`", re.S)
+_CJK_RE = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]")
+
+
+class TextError(ValueError):
+    """A text file is missing, malformed, or lacks an entry the report needs."""
+
+
+def _load(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise TextError(f"{path}: text file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise TextError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise TextError(f"{path}: the top level must be a mapping")
+    return data
+
+
+def main_path(lang: str, root: Path = TEXT_ROOT) -> Path:
+    return Path(root) / lang / "main.yaml"
+
+
+def experiment_path(lang: str, exp_id: str, root: Path = TEXT_ROOT) -> Path:
+    return Path(root) / lang / "experiments" / f"{exp_id}.yaml"
+
+
+def formulas_path(exp_id: str, root: Path = TEXT_ROOT) -> Path:
+    return Path(root) / "formulas" / f"{exp_id}.yaml"
+
+
+def load_main(lang: str, root: Path = TEXT_ROOT) -> dict[str, Any]:
+    """The report-wide text of ``lang``."""
+    return _load(main_path(lang, root))
+
+
+def load_experiment(lang: str, exp_id: str, root: Path = TEXT_ROOT) -> dict[str, Any]:
+    """The prose of experiment ``exp_id`` in ``lang``; a missing file or key names the file."""
+    path = experiment_path(lang, exp_id, root)
+    if not path.exists():
+        raise TextError(f"{path}: experiment {exp_id!r} is configured but has no {lang} text "
+                        "file (see the report text contract)")
+    data = _load(path)
+    missing = [key for key in EXPERIMENT_KEYS if key not in data]
+    if missing:
+        raise TextError(f"{path}: missing key(s) {', '.join(missing)}")
+    for key in ("figures", "claims", "table"):
+        if not isinstance(data[key], Mapping):
+            raise TextError(f"{path}: {key!r} must be a mapping")
+    data["_path"] = str(path)
+    return data
+
+
+def load_formulas(exp_id: str, root: Path = TEXT_ROOT) -> list[str]:
+    """The display formulas of experiment ``exp_id`` (LaTeX strings)."""
+    path = formulas_path(exp_id, root)
+    data = _load(path)
+    formulas = data.get("formulas")
+    if not isinstance(formulas, list) or not all(isinstance(f, str) for f in formulas):
+        raise TextError(f"{path}: 'formulas' must be a list of LaTeX strings")
+    return formulas
+
+
+def key_paths(obj: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of every mapping key in ``obj`` (lists and scalars are leaves), sorted."""
+    if not isinstance(obj, Mapping):
+        return []
+    paths: list[str] = []
+    for key, value in obj.items():
+        path = f"{prefix}{key}"
+        paths.append(path)
+        paths.extend(key_paths(value, path + "."))
+    return sorted(paths)
+
+
+def math_spans(text: str) -> list[str]:
+    """Every ``$...$`` formula in ``text`` (for checks)."""
+    return [m["math"] for m in _SPAN_RE.finditer(text) if m["math"] is not None]
+
+
+def _join_lines(lines: list[str]) -> str:
+    # A line break inside Japanese prose is not a word boundary, so it becomes no space.
+    out = ""
+    for line in (raw.strip() for raw in lines):
+        if out and not (_CJK_RE.match(out[-1]) and _CJK_RE.match(line[:1] or " ")):
+            out += " "
+        out += line
+    return out
+
+
+def inline_html(text: str) -> Markup:
+    """One run of prose (no paragraphs) as HTML: math typeset, code marked, the rest escaped."""
+    parts: list[Markup] = []
+    pos = 0
+    for match in _SPAN_RE.finditer(text):
+        parts.append(_plain(text[pos:match.start()]))
+        if match["math"] is not None:
+            try:
+                parts.append(mathsvg.inline_html(match["math"]))
+            except mathsvg.MathError as exc:
+                raise TextError(f"in {text[:60]!r}...: {exc}") from exc
+        else:
+            parts.append(Markup("<code>{}</code>").format(match["code"]))
+        pos = match.end()
+    parts.append(_plain(text[pos:]))
+    return Markup("").join(parts)
+
+
+def _plain(text: str) -> Markup:
+    if re.search(r"(?<!\\)\$", text):
+        raise TextError(f"unmatched '$' in {text!r}")
+    return escape(text.replace("\\$", "$"))
+
+
+def prose_html(text: str | None) -> Markup:
+    """Paragraphs (blank-line separated) as ``<p>``; all-``- `` paragraphs as ``<ul>``."""
+    blocks: list[Markup] = []
+    for block in re.split(r"\n\s*\n", (text or "").strip()):
+        lines = [line for line in block.splitlines() if line.strip()]
+        if not lines:
+            continue
+        if all(line.lstrip().startswith("- ") for line in lines):
+            items = Markup("").join(Markup("<li>{}</li>").format(
+                inline_html(line.lstrip()[2:].strip())) for line in lines)
+            blocks.append(Markup("<ul>{}</ul>").format(items))
+        else:
+            blocks.append(Markup("<p>{}</p>").format(inline_html(_join_lines(lines))))
+    return Markup("\n").join(blocks)
+
+
+def fill(template: str, **values: Any) -> str:
+    """``str.format`` for the text files' placeholders, naming the placeholder that is missing."""
+    try:
+        return template.format(**values)
+    except KeyError as exc:
+        raise TextError(f"placeholder {exc} in {template!r} is not one of "
+                        f"{', '.join(sorted(values))}") from exc

@@ -1,0 +1,159 @@
+"""B1 double_descent_linear: the tiny preset end to end, the estimators against plain NumPy, the
+verdicts on synthetic runs, and the configuration checks."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import jsonschema
+import numpy as np
+import pytest
+
+from companion import config, pipeline
+from companion.config import ConfigError, experiment_section, load_config
+from companion.experiments import double_descent_linear as b1
+from companion.theory import double_descent as dd
+
+SERIES = ("gamma", "d", "risk", "bias", "variance", "risk_theory", "risk_se", "risk_test",
+          "risk_ridge", "risk_ridge_se", "risk_ridge_theory", "bias_ridge", "variance_ridge",
+          "excluded", "datasets")
+
+
+@pytest.fixture(scope="module")
+def tiny() -> dict:
+    return experiment_section(load_config("tiny"), b1.ID)
+
+
+def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
+    b1.check(tiny)
+    metrics = pipeline.run_all(b1.ID, tiny, tiny["seeds"], "cpu", 1, tmp_path, langs=("ja", "en"))
+    s = metrics["series"]
+    n_gammas = len(tiny["gammas"])
+    for key in SERIES:
+        assert len(s[key]) == n_gammas, key
+    np.testing.assert_allclose(s["gamma"], np.round(np.sort(tiny["gammas"]) * tiny["n"])
+                               / tiny["n"])
+    # Bias + variance is E_eps[risk | X]; its average tracks the realised risk.
+    np.testing.assert_allclose(np.add(s["bias"], s["variance"]), s["risk"], rtol=0.3)
+    below = np.asarray(s["gamma"]) < 1
+    assert np.all(np.asarray(s["bias"])[below] < 1e-10)  # the interpolator is unbiased for d < n
+    assert np.all(np.asarray(s["risk_ridge"]) < np.asarray(s["risk"]))
+    ids = [c["id"] for c in metrics["claims"]]
+    assert ids == ["B1.risk_matches_theory", "B1.ridge_removes_peak"]
+    for claim in metrics["claims"]:
+        assert isinstance(claim["passed"], bool)
+        assert claim["relation"] == "<=" and isinstance(claim["detail"], str)
+        assert np.isfinite(claim["measured"]) and np.isfinite(claim["expected"])
+    table = metrics["table"]
+    assert table["rows"] and all(len(r) == len(table["columns"]) for r in table["rows"])
+    for lang in ("ja", "en"):
+        for name in b1.FIGURES:
+            svg = tmp_path / "figures" / lang / f"{name}.svg"
+            assert svg.stat().st_size > 1000 and svg.read_text().lstrip().startswith("<?xml")
+    json.dumps(metrics)
+
+
+def test_same_seed_same_numbers(tiny: dict, tmp_path) -> None:
+    small = {**tiny, "gammas": [0.5, 2.0], "reps": 2}
+    runs = []
+    for out in ("a", "b"):
+        pipeline.run_data(b1.ID, small, 3, tmp_path / out / "d.npz")
+        pipeline.run_train(b1.ID, small, 3, tmp_path / out / "d.npz", "cpu", 1,
+                           tmp_path / out / "r.npz", tmp_path / out / "r.json", log=lambda _: None)
+        runs.append(np.load(tmp_path / out / "r.npz")["risk"])
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+@pytest.mark.parametrize(("n", "d"), [(12, 5), (8, 20)])
+def test_fit_matches_pinv_and_explicit_ridge(n: int, d: int) -> None:
+    torch = pytest.importorskip("torch")
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(3, n, d, generator=gen, dtype=torch.float64)
+    beta = torch.randn(d, generator=gen, dtype=torch.float64)
+    y = X @ beta + 0.5 * torch.randn(3, n, generator=gen, dtype=torch.float64)
+    mu = 0.7
+    fits = b1._fit(X, y, beta, 0.25, mu)
+    Xn, yn, bn = X.numpy(), y.numpy(), beta.numpy()
+    for k in range(3):
+        pinv = np.linalg.pinv(Xn[k])
+        smooth = np.linalg.solve(Xn[k].T @ Xn[k] + mu * np.eye(d), Xn[k].T)
+        for name, A in (("minnorm", pinv), ("ridge", smooth)):
+            fit = fits[name]
+            np.testing.assert_allclose(fit["delta"][k].numpy() + bn, A @ yn[k], atol=1e-10)
+            bias = np.sum(((np.eye(d) - A @ Xn[k]) @ bn) ** 2)
+            np.testing.assert_allclose(float(fit["bias"][k]), bias, atol=1e-10)
+            np.testing.assert_allclose(float(fit["variance"][k]), 0.25 * np.trace(A @ A.T),
+                                       rtol=1e-9)
+
+
+def _fake_runs(cfg: dict, scale: float, ridge_bump: float = 0.0) -> list:
+    """Runs whose per-data-set numbers are the theory times ``scale`` plus small noise."""
+    dims, gammas = b1._grid(cfg)
+    rng = np.random.default_rng(0)
+    lams = dd.optimal_ridge_lambda(gammas, cfg["r2"], cfg["sigma2"])
+    ridge = dd.optimal_ridge_risk(gammas, cfg["r2"], cfg["sigma2"])
+    ridge = ridge + ridge_bump * np.exp(-np.log(gammas) ** 2 / 0.01)  # a peak at gamma = 1
+    base = {"risk": scale * dd.minnorm_risk(gammas, cfg["r2"], cfg["sigma2"]),
+            "bias": dd.minnorm_bias(gammas, cfg["r2"]),
+            "variance": dd.minnorm_variance(gammas, cfg["sigma2"]), "risk_ridge": ridge,
+            "bias_ridge": dd.ridge_bias(gammas, lams, cfg["r2"]),
+            "variance_ridge": dd.ridge_variance(gammas, lams, cfg["sigma2"])}
+    base["risk_test"], base["risk_test_ridge"] = base["risk"], base["risk_ridge"]
+    runs = []
+    for _ in cfg["seeds"]:
+        arrays = {k: v[:, None] * (1 + 0.002 * rng.standard_normal((len(v), 4)))
+                  for k, v in base.items()}
+        arrays.update(gamma=gammas, d=dims, lam=lams)
+        runs.append((arrays, {}))
+    return runs
+
+
+def test_verdicts_follow_the_numbers() -> None:
+    cfg = experiment_section(load_config(), b1.ID)
+    good = b1.summarize(cfg, _fake_runs(cfg, 1.02))
+    assert [c["passed"] for c in good["claims"]] == [True, True]
+    assert good["claims"][0]["measured"] == pytest.approx(0.02, abs=0.01)
+    off = b1.summarize(cfg, _fake_runs(cfg, 1.2))
+    assert off["claims"][0]["passed"] is False and off["claims"][0]["measured"] > 0.15
+    peaked = b1.summarize(cfg, _fake_runs(cfg, 1.0, ridge_bump=0.5))
+    assert peaked["claims"][1]["passed"] is False and peaked["claims"][1]["measured"] > 3
+
+
+def test_sections_satisfy_the_schema() -> None:
+    section_schema = config.schema()["properties"]["experiments"]["properties"][b1.ID]
+    for preset in ("default", "tiny", "full"):
+        section = experiment_section(load_config(preset), b1.ID)
+        jsonschema.validate(section, section_schema)
+        b1.check(section)
+    bad = {**experiment_section(load_config(), b1.ID), "n": 1}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, section_schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**bad, "n": 10, "extra": 1}, section_schema)
+
+
+@pytest.mark.parametrize(("key", "value", "match"), [
+    ("gammas", [0.5, -1.0, 2.0], r"gammas: every value must be > 0"),
+    ("gammas", [0.5, 1.0, 2.0], r"gammas: \[1\.0\] give d = n"),
+    ("gammas", [0.5, 0.501, 2.0], r"gammas: two values give the same d"),
+    ("gammas", [0.9, 1.1, 1.2], r"gammas: no value lies outside exclude_window"),
+    ("exclude_window", [1.2, 0.8], r"exclude_window: must be \[lo, hi\] with lo < 1 < hi"),
+])
+def test_check_names_the_bad_key(tiny: dict, key: str, value: object, match: str) -> None:
+    cfg = copy.deepcopy(tiny)
+    cfg[key] = value
+    with pytest.raises(ConfigError, match=r"experiments\.double_descent_linear\." + match):
+        b1.check(cfg)
+
+
+def test_data_of_a_gamma_do_not_depend_on_the_rest_of_the_grid(tiny: dict) -> None:
+    whole = b1.generate(tiny, 4)
+    part = b1.generate({**tiny, "gammas": tiny["gammas"][2:]}, 4)
+    assert list(whole["stream"][2:]) == list(part["stream"])
+    start = whole["offsets"][2]
+    np.testing.assert_array_equal(whole["beta_star"][start:], part["beta_star"])
+    assert not np.array_equal(b1.generate(tiny, 5)["stream"], whole["stream"])
+    norms = [np.linalg.norm(whole["beta_star"][a:b]) ** 2
+             for a, b in zip(whole["offsets"][:-1], whole["offsets"][1:], strict=True)]
+    np.testing.assert_allclose(norms, tiny["r2"])

@@ -1,0 +1,210 @@
+"""The batched engine against ordinary per-model torch.nn training, and the NTK closed form
+against autograd Jacobians."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from companion.nn.ensemble import MLPEnsemble
+from companion.nn.ntk import total, two_layer_ntk
+from companion.nn.parameterisation import PARAMETERISATIONS
+from companion.nn.sweep import plan_groups
+from companion.nn.train import fit, log_schedule
+
+DT = torch.float64
+
+
+def _data(n=12, d=5, seed=0, classes=False):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d, generator=g, dtype=DT)
+    y = torch.randn(n, generator=g, dtype=DT)
+    return x, (torch.sign(y) if classes else y)
+
+
+def _param_groups(model: MLPEnsemble, e: int, module: torch.nn.Sequential, lr: float,
+                  optimiser: str, eps: float = 1e-8):
+    """torch.optim groups that make training the effective weights equal training the raw ones:
+    with W = m w, a GD step s*lr on w is a step s*lr*m^2 on W; for Adam it is lr s m with eps/m."""
+    linears = [mod for mod in module if isinstance(mod, torch.nn.Linear)]
+    groups = []
+    for layer, lin in enumerate(linears):
+        m = float(model.multipliers[layer][e])
+        s = float(model.lr_scales[layer][e])
+        if optimiser == "adam":
+            groups.append({"params": [lin.weight], "lr": lr * s * m, "eps": eps / m})
+        else:
+            groups.append({"params": [lin.weight], "lr": lr * s * m * m})
+    for layer in range(len(model.biases)):
+        s = float(model.lr_scales[len(model.weights) + layer][e])
+        groups.append({"params": [linears[layer].bias], "lr": lr * s, "eps": eps})
+    return groups
+
+
+def _loop_losses(model, x, y, lr, steps, optimiser, loss, batches=None):
+    """Train each model alone as a torch.nn.Sequential; full-batch loss before each step + final."""
+    out = []
+    for e in range(model.n_models):
+        module = model.torch_module(e)
+        groups = _param_groups(model, e, module, float(lr[e]), optimiser)
+        opt = (torch.optim.Adam(groups, betas=(0.9, 0.999)) if optimiser == "adam"
+               else torch.optim.SGD(groups))
+
+        def objective(xb, yb, module=module):
+            f = module(xb).squeeze(-1)
+            if loss == "logistic":
+                return torch.nn.functional.softplus(-yb * f).mean()
+            return 0.5 * (f - yb).pow(2).mean()
+
+        hist = []
+        for t in range(steps):
+            with torch.no_grad():
+                hist.append(float(objective(x, y)))
+            xb, yb = (x, y) if batches is None else (x[batches[t][e]], y[batches[t][e]])
+            opt.zero_grad()
+            objective(xb, yb).backward()
+            opt.step()
+        with torch.no_grad():
+            hist.append(float(objective(x, y)))
+        out.append(hist)
+    return np.array(out).T  # (steps + 1, E)
+
+
+CASES = [(p, o) for p in PARAMETERISATIONS for o in ("gd", "adam")]
+
+
+@pytest.mark.parametrize("parameterisation,optimiser", CASES)
+def test_batched_equals_torch_nn_loop(parameterisation, optimiser):
+    x, y = _data()
+    widths = [6, 10, 10]  # unequal: exercises the padding mask
+    model = MLPEnsemble(5, widths, activation_name="tanh", parameterisation=parameterisation,
+                        seed=3, dtype=DT, bias=parameterisation != "mean_field")
+    lr = np.array([0.05, 0.1, 0.02]) * (0.1 if optimiser == "adam" else 1.0)
+    steps = 6
+    # The loop copies the initial weights, so build it before the batched fit changes them.
+    reference_model = MLPEnsemble(5, widths, activation_name="tanh",
+                                  parameterisation=parameterisation, seed=3, dtype=DT,
+                                  bias=parameterisation != "mean_field")
+    hist = fit(model, x, y, steps=steps, lr=torch.tensor(lr, dtype=DT), optimiser=optimiser,
+               record_at=np.arange(steps + 1))
+    expected = _loop_losses(reference_model, x, y, lr, steps, optimiser, "squared")
+    np.testing.assert_allclose(hist.loss, expected, rtol=1e-9, atol=1e-12)
+    assert np.all(hist.loss[-1] < hist.loss[0])  # every model trained
+
+
+@pytest.mark.parametrize("parameterisation", ["standard", "ntk", "mup"])
+def test_deep_sgd_logistic_equals_torch_nn_loop(parameterisation):
+    x, y = _data(n=16, classes=True)
+    widths = [7, 7]
+    make = lambda: MLPEnsemble(5, widths, depth=3, activation_name="relu",  # noqa: E731
+                               parameterisation=parameterisation, seed=1, dtype=DT, bias=True)
+    model, reference_model = make(), make()
+    steps, batch = 5, 4
+    lr = np.array([0.1, 0.3])
+    hist = fit(model, x, y, steps=steps, lr=torch.tensor(lr, dtype=DT), loss="logistic",
+               batch_size=batch, generator=torch.Generator().manual_seed(11),
+               record_at=np.arange(steps + 1))
+    replay = torch.Generator().manual_seed(11)
+    batches = [torch.randint(0, 16, (2, batch), generator=replay) for _ in range(steps)]
+    expected = _loop_losses(reference_model, x, y, lr, steps, "gd", "logistic", batches)
+    np.testing.assert_allclose(hist.loss, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_recorded_movement_and_probe_match_direct_computation():
+    x, y = _data()
+    model = MLPEnsemble(5, [8, 8], parameterisation="ntk", seed=0, dtype=DT)
+    w0 = [p.detach().clone() for p in model.params]
+    hist = fit(model, x, y, steps=7, lr=0.5, record_at=[0, 3, 7], probe=x[:4])
+    for name, p, p0 in zip(model.param_names, model.params, w0, strict=True):
+        direct = (p.detach() - p0).flatten(1).norm(dim=1).numpy()
+        np.testing.assert_allclose(hist.movement[name][-1], direct, rtol=1e-12)
+        np.testing.assert_allclose(hist.movement[name][0], 0.0)
+    with torch.no_grad():
+        np.testing.assert_allclose(hist.probe[-1], model(x[:4]).numpy(), rtol=1e-12)
+
+
+def test_per_model_data_and_seed_reproducibility():
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(3, 10, 4, generator=g, dtype=DT)
+    y = torch.randn(3, 10, generator=g, dtype=DT)
+    runs = []
+    for _ in range(2):
+        model = MLPEnsemble(4, [6, 6, 6], parameterisation="standard", seed=9, dtype=DT)
+        runs.append(fit(model, x, y, steps=4, lr=0.1, batch_size=5,
+                        generator=torch.Generator().manual_seed(2)).loss)
+    np.testing.assert_array_equal(runs[0], runs[1])
+    # Different data per model gives different losses at initialisation.
+    assert len(set(np.round(runs[0][0], 12))) == 3
+
+
+def test_symmetric_initialisation_outputs_zero():
+    x, _ = _data()
+    model = MLPEnsemble(5, [4, 8, 12], parameterisation="ntk", symmetric=True, seed=0, dtype=DT,
+                        bias=True)
+    with torch.no_grad():
+        assert model(x).abs().max() < 1e-12
+    with pytest.raises(ValueError, match="even"):
+        MLPEnsemble(5, [3, 4], symmetric=True)
+
+
+def _jacobian_gram(model: MLPEnsemble, e: int, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The tangent kernel of model e from autograd: sum_p s_p J_p J_p^T."""
+    grams = {}
+    for i, name in enumerate(model.param_names):
+        rows = []
+        for k in range(x.shape[0]):
+            g = torch.autograd.grad(model(x[k:k + 1])[e, 0], model.params[i])[0][e]
+            rows.append(g.flatten())
+        jac = torch.stack(rows)
+        grams[name] = float(model.lr_scales[i][e]) * jac @ jac.T
+    return grams
+
+
+@pytest.mark.parametrize("act", ["relu", "tanh", "erf", "sigmoid"])
+@pytest.mark.parametrize("parameterisation", PARAMETERISATIONS)
+def test_ntk_closed_form_equals_autograd_jacobians(act, parameterisation):
+    x, _ = _data(n=7)
+    model = MLPEnsemble(5, [5, 9], activation_name=act, parameterisation=parameterisation,
+                        seed=2, dtype=DT, bias=True)
+    kernels = two_layer_ntk(model, x)
+    for e in range(2):
+        reference = _jacobian_gram(model, e, x)
+        assert set(reference) == set(kernels)
+        for name, k in reference.items():
+            torch.testing.assert_close(kernels[name][e], k, rtol=1e-10, atol=1e-12)
+    cross = total(two_layer_ntk(model, x[:3], x[3:]))
+    torch.testing.assert_close(cross, total(kernels)[:, :3, 3:])
+
+
+def test_plan_groups():
+    widths = [64, 128, 64, 256, 128, 64]
+    groups = plan_groups(widths, max_waste=1.0)
+    assert [sorted(np.asarray(widths)[g].tolist()) for g in groups] == [
+        [64, 64, 64], [128, 128], [256]]
+    assert len(plan_groups(widths, max_waste=np.inf)) == 1
+    assert sorted(np.concatenate(groups).tolist()) == list(range(6))
+
+
+def test_log_schedule():
+    s = log_schedule(1000, 20)
+    assert s[0] == 0 and s[-1] == 1000 and np.all(np.diff(s) > 0)
+
+
+def test_mean_field_rejects_depth():
+    with pytest.raises(ValueError, match="two-layer"):
+        MLPEnsemble(3, [4], depth=2, parameterisation="mean_field")
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+@pytest.mark.parametrize("act", ["relu", "erf", "sigmoid"])
+def test_closed_form_two_layer_gradient_equals_autograd(loss, act):
+    x, y = _data(classes=loss == "logistic")
+    make = lambda: MLPEnsemble(5, [6, 9], activation_name=act,  # noqa: E731
+                               parameterisation=["mup", "standard"], bias=True, seed=4, dtype=DT)
+    runs = [fit(make(), x, y, steps=5, lr=0.3, loss=loss, closed_form=c,
+                record_at=np.arange(6)) for c in (True, False)]
+    np.testing.assert_allclose(runs[0].loss, runs[1].loss, rtol=1e-11)
+    for name in runs[0].movement:
+        np.testing.assert_allclose(runs[0].movement[name], runs[1].movement[name], rtol=1e-9,
+                                   atol=1e-13)

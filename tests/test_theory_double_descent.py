@@ -1,0 +1,125 @@
+"""Asymptotic least-squares risk (companion.theory.double_descent) against simulation, an
+independent Marchenko-Pastur integral, and its known limits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import integrate
+
+from companion.theory import double_descent as dd
+
+R2, SIGMA2 = 1.0, 0.25
+
+
+def _conditional_risks(n: int, d: int, lam: float, reps: int, seed: int) -> np.ndarray:
+    """E_eps[||beta_hat - beta*||^2 | X] of min-norm (column 0) and ridge at lam (column 1).
+
+    Exact given X through the eigenvalues of X^T X (numpy only, independent of the experiment's
+    torch code), averaged over beta* uniform on the sphere of squared radius R2: then every
+    eigen-direction carries E(v_j^T beta*)^2 = R2 / d, which leaves only the design random.
+    """
+    rng = np.random.default_rng(seed)
+    out = np.empty((reps, 2))
+    for r in range(reps):
+        X = rng.standard_normal((n, d))
+        s2 = np.linalg.eigvalsh(X.T @ X)
+        vb2 = np.full(d, R2 / d)
+        seen = s2 > 1e-8 * s2.max()  # min-norm ignores the null space of X
+        out[r, 0] = vb2[~seen].sum() + SIGMA2 * np.sum(1.0 / s2[seen])
+        mu = n * lam
+        out[r, 1] = (np.sum((mu / (s2 + mu)) ** 2 * vb2)
+                     + SIGMA2 * np.sum(s2 / (s2 + mu) ** 2))
+    return out
+
+
+@pytest.mark.parametrize(("gamma", "n"), [(0.5, 300), (2.0, 150), (4.0, 100)])
+def test_minnorm_and_tuned_ridge_match_simulation(gamma: float, n: int) -> None:
+    d = round(gamma * n)
+    lam = float(dd.optimal_ridge_lambda(gamma, R2, SIGMA2))
+    sim = _conditional_risks(n, d, lam, reps=3, seed=1).mean(axis=0)
+    assert sim[0] == pytest.approx(dd.minnorm_risk(gamma, R2, SIGMA2), rel=0.03)
+    assert sim[1] == pytest.approx(dd.optimal_ridge_risk(gamma, R2, SIGMA2), rel=0.03)
+    # Tuned ridge beats the interpolator; the simulation must see that too.
+    assert sim[1] < sim[0]
+
+
+def test_ridge_at_the_threshold_is_finite_and_matches_simulation() -> None:
+    lam = float(dd.optimal_ridge_lambda(1.0, R2, SIGMA2))
+    sim = _conditional_risks(300, 300, lam, reps=3, seed=2).mean(axis=0)
+    assert sim[1] == pytest.approx(dd.optimal_ridge_risk(1.0, R2, SIGMA2), rel=0.03)
+    assert np.isinf(dd.minnorm_risk(1.0, R2, SIGMA2))
+    assert sim[0] > 10 * sim[1]  # the interpolator's peak is real
+
+
+def test_ridge_at_a_non_optimal_penalty_matches_simulation() -> None:
+    sim = _conditional_risks(150, 300, 0.05, reps=3, seed=3).mean(axis=0)
+    bias, var = dd.ridge_bias(2.0, 0.05, R2), dd.ridge_variance(2.0, 0.05, SIGMA2)
+    assert sim[1] == pytest.approx(bias + var, rel=0.03)
+    assert dd.ridge_risk(2.0, 0.05, R2, SIGMA2) > dd.optimal_ridge_risk(2.0, R2, SIGMA2)
+
+
+def _mp_integral(lam: float, gamma: float, power: int) -> float:
+    """int (s + lam)^-power dMP_gamma(s), the Marchenko-Pastur law of X^T X / n incl. its atom."""
+    a, b = (1 - np.sqrt(gamma)) ** 2, (1 + np.sqrt(gamma)) ** 2
+
+    def density(s: float) -> float:
+        return np.sqrt((b - s) * (s - a)) / (2 * np.pi * gamma * s)
+
+    value, _ = integrate.quad(lambda s: density(s) / (s + lam) ** power, a, b, limit=200)
+    atom = max(0.0, 1.0 - 1.0 / gamma)  # a fraction 1 - n/d of eigenvalues is zero
+    return value + atom / lam**power
+
+
+@pytest.mark.parametrize("gamma", [0.3, 0.9, 1.0, 2.5])
+@pytest.mark.parametrize("lam", [0.05, 0.7])
+def test_stieltjes_transform_matches_the_mp_density(gamma: float, lam: float) -> None:
+    assert dd.mp_stieltjes(lam, gamma) == pytest.approx(_mp_integral(lam, gamma, 1), rel=1e-6)
+    assert dd.mp_stieltjes_derivative(lam, gamma) == pytest.approx(
+        _mp_integral(lam, gamma, 2), rel=1e-6)
+
+
+def test_optimal_lambda_minimises_the_ridge_risk() -> None:
+    lams = np.geomspace(1e-3, 10.0, 4001)
+    for gamma in (0.3, 1.0, 3.0):
+        risk = dd.ridge_risk(gamma, lams, R2, SIGMA2)
+        best = lams[np.argmin(risk)]
+        assert best == pytest.approx(dd.optimal_ridge_lambda(gamma, R2, SIGMA2), rel=0.01)
+        assert risk.min() == pytest.approx(dd.optimal_ridge_risk(gamma, R2, SIGMA2), rel=1e-6)
+
+
+def test_limits() -> None:
+    small, large = np.array([1e-4, 1e-3]), np.array([1e4, 1e5])
+    # gamma -> 0: n >> d, both estimators reach the parametric risk sigma2 d / n.
+    np.testing.assert_allclose(dd.minnorm_risk(small, R2, SIGMA2) / (SIGMA2 * small), 1, rtol=2e-3)
+    np.testing.assert_allclose(dd.optimal_ridge_risk(small, R2, SIGMA2) / (SIGMA2 * small), 1,
+                               rtol=2e-3)
+    # gamma -> infinity: nothing is learned, the risk is that of beta_hat = 0.
+    np.testing.assert_allclose(dd.minnorm_risk(large, R2, SIGMA2), R2, rtol=2e-3)
+    np.testing.assert_allclose(dd.optimal_ridge_risk(large, R2, SIGMA2), R2, rtol=2e-3)
+    # lam -> 0: ridge becomes the min-norm interpolator on both sides of the threshold.
+    g = np.array([0.4, 0.8, 1.5, 5.0])
+    np.testing.assert_allclose(dd.ridge_risk(g, 1e-9, R2, SIGMA2), dd.minnorm_risk(g, R2, SIGMA2),
+                               rtol=1e-6)
+    np.testing.assert_allclose(dd.ridge_bias(g, 1e-9, R2), dd.minnorm_bias(g, R2), atol=1e-7)
+
+
+def test_bias_variance_split_and_shapes() -> None:
+    g = np.array([[0.5, 2.0], [4.0, 0.25]])
+    np.testing.assert_allclose(dd.minnorm_bias(g, R2), [[0, 0.5], [0.75, 0]])
+    np.testing.assert_allclose(dd.minnorm_variance(g, SIGMA2),
+                               [[0.25, 0.25], [0.25 / 3, 0.25 / 3]])
+    assert dd.optimal_ridge_risk(g, R2, SIGMA2).shape == (2, 2)
+    lam = dd.optimal_ridge_lambda(g, R2, SIGMA2)
+    np.testing.assert_allclose(dd.ridge_risk(g, lam, R2, SIGMA2),
+                               dd.optimal_ridge_risk(g, R2, SIGMA2), rtol=1e-12)
+
+
+def test_tuned_ridge_has_no_peak_and_the_interpolator_has_one() -> None:
+    g = np.geomspace(0.05, 50, 2001)
+    ridge = dd.optimal_ridge_risk(g, R2, SIGMA2)
+    assert np.all(np.diff(ridge) > 0)
+    assert np.all(ridge <= dd.minnorm_risk(g, R2, SIGMA2) + 1e-12)
+    above = g > 1
+    # Beyond the threshold the interpolator's risk first falls (the second descent).
+    assert np.any(np.diff(dd.minnorm_risk(g[above], R2, SIGMA2)) < 0)

@@ -1,0 +1,153 @@
+"""The workflow on the tiny preset, for real: build, only-stale reruns, targeted reruns, errors.
+
+One tiny build in a temporary copy serves every test here; each test that edits something
+restores the file (content and mtime) afterwards, so the copy is up to date again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from workflow_helpers import copy_workflow, pending, snakemake
+
+pytestmark = pytest.mark.workflow
+
+B1, D1 = "double_descent_linear", "gld_gibbs"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = copy_workflow(tmp_path_factory.mktemp("workflow"))
+    snakemake(workdir, timeout=900)
+    return workdir
+
+
+@contextlib.contextmanager
+def edited(path: Path, edit) -> Iterator[None]:
+    """Edit ``path`` for the duration of the block, then restore its bytes and times."""
+    original, stat = path.read_bytes(), path.stat()
+    path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    try:
+        yield
+    finally:
+        path.write_bytes(original)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def rules_by_experiment(files) -> dict[str, set[str]]:
+    """Which rules the plan would run, keyed by the experiment (or 'report') they belong to."""
+    grouped: dict[str, set[str]] = {}
+    for f in files:
+        key = next((e for e in (B1, D1) if f"/{e}/" in f"/{f.path}" or f"/{e}." in f.path
+                    or f"/{e}-" in f.path), "all")
+        grouped.setdefault(key, set()).add(f.rule)
+    return grouped
+
+
+def test_build_produces_both_pdfs_and_the_table(built: Path) -> None:
+    for lang in ("ja", "en"):
+        pdf = built / "results" / "report" / f"companion_{lang}.pdf"
+        assert pdf.stat().st_size > 20_000
+        assert (built / "results" / "report" / f"companion_{lang}.html").exists()
+    table = (built / "results" / "metrics.tsv").read_text(encoding="utf-8").splitlines()
+    assert table[0].startswith("experiment\tcatalog_id\tclaim\tpassed")
+    assert any(row.startswith(f"{B1}\tB1\tB1.") for row in table)
+    assert any(row.startswith(f"{D1}\tD1\tD1.") for row in table)
+
+
+def test_every_job_wrote_a_log_and_a_benchmark(built: Path) -> None:
+    logs = list((built / "results" / "logs").rglob("*.log"))
+    benchmarks = list((built / "results" / "benchmarks").rglob("*.tsv"))
+    assert len(logs) == len(benchmarks) >= 10
+    train_log = (built / "results" / "logs" / "train" / D1 / "seed0.log").read_text()
+    assert "training on cpu" in train_log  # progress goes to the log
+
+
+def test_second_run_has_nothing_to_do(built: Path) -> None:
+    assert pending(built) == []
+    proc = snakemake(built, "-n")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_config_change_reruns_that_experiment_and_the_report_only(built: Path,
+                                                                  tmp_path: Path) -> None:
+    override = tmp_path / "override.yaml"
+    seeds = "[0, 1]"
+    override.write_text(f"experiments:\n  {B1}:\n    seeds: {seeds}\n    sigma2: 0.3\n")
+    todo = rules_by_experiment(pending(built, "--configfile", "presets/tiny.yaml", str(override)))
+    assert todo.get(B1) == {"data", "train", "metrics", "figures"}
+    assert D1 not in todo
+    assert todo["all"] == {"claims_table", "html", "pdf"}
+
+
+def test_module_edit_reruns_that_experiments_chain_only(built: Path) -> None:
+    module = built / "src" / "companion" / "experiments" / f"{B1}.py"
+    with edited(module, lambda s: s + "\n# an edit\n"):
+        todo = rules_by_experiment(pending(built))
+    assert todo.get(B1) == {"data", "train", "metrics", "figures"}
+    assert D1 not in todo
+    assert pending(built) == []  # restored
+
+
+def test_japanese_text_edit_rerenders_only_the_japanese_report(built: Path) -> None:
+    text = built / "report" / "text" / "ja" / "main.yaml"
+    with edited(text, lambda s: s + "\n# 編集\n"):
+        files = pending(built)
+    assert {(f.rule, Path(f.path).name) for f in files} == {
+        ("html", "companion_ja.html"), ("pdf", "companion_ja.pdf")}
+
+
+def test_deleted_run_file_is_rebuilt_with_its_dependents(built: Path, tmp_path: Path) -> None:
+    run = built / "results" / "runs" / D1 / "seed0.npz"
+    saved = tmp_path / "seed0.npz"
+    shutil.copy2(run, saved)
+    run.unlink()
+    try:
+        todo = rules_by_experiment(pending(built))
+        assert todo.get(D1) == {"train", "metrics", "figures"}
+        assert B1 not in todo
+        assert todo["all"] == {"claims_table", "html", "pdf"}
+    finally:
+        shutil.copy2(saved, run)
+    assert pending(built) == []
+
+
+def test_targeted_and_forced_reruns(built: Path) -> None:
+    target = f"results/metrics/{D1}.json"
+    forced = pending(built, "--forcerun", "train", target)
+    assert {f.rule for f in forced} == {"train", "metrics"}
+    assert all(D1 in f.path for f in forced)
+    one_language = pending(built, "--forcerun", "pdf", "results/report/companion_en.pdf")
+    assert [(f.rule, Path(f.path).name) for f in one_language] == [("pdf", "companion_en.pdf")]
+
+
+def test_invalid_config_fails_before_any_job(built: Path) -> None:
+    proc = snakemake(built, "-n", "--config", "device=gpu", check=False)
+    assert proc.returncode != 0
+    assert "device: 'gpu' is not one of auto, cpu, cuda" in proc.stderr + proc.stdout
+    proc = snakemake(built, "-n", "--config", "preset=huge", check=False)
+    assert "preset: 'huge' is not one of" in proc.stderr + proc.stdout
+
+
+def test_lint_is_clean(built: Path) -> None:
+    proc = snakemake(built, "--lint", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_pdf_text_names_every_claim(built: Path) -> None:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (Debian package poppler-utils) is not installed")
+    claims = [row.split("\t")[2] for row in
+              (built / "results" / "metrics.tsv").read_text().splitlines()[1:]]
+    for lang in ("ja", "en"):
+        pdf = built / "results" / "report" / f"companion_{lang}.pdf"
+        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                              text=True, check=True).stdout
+        for claim in claims:
+            assert claim in text, (lang, claim)
