@@ -16,7 +16,7 @@ test: setup
 	python -m pytest -ra
 
 lint: setup
-	ruff check src tests
+	ruff check src tests scripts
 	snakemake --lint
 
 clean:

@@ -15,8 +15,17 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
 
 
+# Every stage's outputs are targets, not only the PDFs: Snakemake ignores a deleted intermediate
+# file while what was built from it is present, and a deleted run file must be rebuilt (with
+# everything downstream of it).
 rule all:
     input:
-        pdf=expand(rules.pdf.output.pdf, lang=LANGS),
+        data=[rules.data.output.data.format(exp=e, seed=s) for e in EXPS for s in seeds(e)],
+        runs=[rules.train.output.npz.format(exp=e, seed=s) for e in EXPS for s in seeds(e)],
+        records=[rules.train.output.json.format(exp=e, seed=s) for e in EXPS for s in seeds(e)],
+        metrics=expand(rules.metrics.output.metrics, exp=EXPS),
         table=rules.claims_table.output.table,
+        figures=expand(rules.figures.output.figures, exp=EXPS, lang=LANGS),
+        html=expand(rules.html.output.html, lang=LANGS),
+        pdf=expand(rules.pdf.output.pdf, lang=LANGS),
     default_target: True

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import slurm_cluster
 import yaml
+
+import slurm_cluster
 from workflow_helpers import REPO, TINY, copy_workflow
 
 TARGET = "results/metrics.tsv"

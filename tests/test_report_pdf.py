@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import report_helpers as helpers
 import yaml
 
 from companion.report import pdf as pdfmod
 from companion.report.context import ReportInputError
 from companion.report.render import render_html, report_sources
 from companion.report.text import TEXT_ROOT, TextError
+
+import report_helpers as helpers
 
 pytestmark = pytest.mark.report
 needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None,

@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,12 +87,13 @@ def _inline_defs(node: Any, defs: Mapping[str, Any]) -> Any:
     return node
 
 
-def _key_path(error: jsonschema.ValidationError) -> str:
+def _key_path(error) -> str:
     parts = [str(p) for p in error.absolute_path]
     return ".".join(parts) if parts else "(top level)"
 
 
-def _describe(error: jsonschema.ValidationError) -> str:
+def _describe(error) -> str:
+    """One line for a ``jsonschema.ValidationError``: the key, the value, what is allowed."""
     key = _key_path(error)
     validator, expected = error.validator, error.validator_value
     if validator == "additionalProperties":
@@ -117,6 +117,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
 
 def validate(config: Mapping[str, Any]) -> None:
     """Check ``config`` against the schema; raise :class:`ConfigError` listing every problem."""
+    import jsonschema  # here, not at the top: running experiments needs no schema library
+
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if errors:

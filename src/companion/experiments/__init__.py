@@ -30,6 +30,8 @@ from types import ModuleType
 # Catalog order: the report lists experiments (and their claims) in this order.
 EXPERIMENTS: tuple[str, ...] = (
     "double_descent_linear",
+    "ntk_lazy_vs_meanfield",
+    "ntk_spectrum_spectral_bias",
     "gld_gibbs",
 )
 

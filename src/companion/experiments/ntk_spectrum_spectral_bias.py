@@ -21,9 +21,10 @@ Stages:
   projected (least squares on the test set) onto the target's components; (c) the same
   projections for the infinite-width kernel's gradient descent on the same data
   (:func:`companion.theory.ntk.kernel_gd_predictions`).
-- ``summarize``: ``mu_k`` by Funk-Hecke quadrature (:func:`companion.theory.ntk.relu_ntk_eigenvalues`),
-  the fitted decay exponent, the empirical spectrum per degree block, the time each component
-  falls to ``fit_threshold`` against ``log(threshold)/log(1 - eta mu_k)``, and the claims.
+- ``summarize``: ``mu_k`` by Funk-Hecke quadrature
+  (:func:`companion.theory.ntk.relu_ntk_eigenvalues`), the fitted decay exponent, the empirical
+  spectrum per degree block, the time each component falls to ``fit_threshold`` against
+  ``log(threshold)/log(1 - eta mu_k)``, and the claims.
 """
 
 from __future__ import annotations
@@ -210,7 +211,8 @@ def _blocks(d: int, mu: np.ndarray, degrees: np.ndarray, spectrum: np.ndarray,
             wanted: Sequence[int]) -> np.ndarray:
     """Mean of the sorted empirical eigenvalues at the positions the theory gives degree k."""
     _, origin = theory.spectrum_with_multiplicity(d, mu, degrees)
-    return np.array([float(np.mean(spectrum[: origin.size][origin == k])) for k in wanted])
+    m = min(origin.size, spectrum.size)
+    return np.array([float(np.mean(spectrum[:m][origin[:m] == k])) for k in wanted])
 
 
 def summarize(cfg: Mapping[str, Any],
@@ -409,7 +411,7 @@ def figures(metrics: Mapping[str, Any], lang: str, outdir: str | Path) -> list[P
     ax_odd.set_ylim(floor / 3, 3)
     ax_odd.set_xlabel(style.tr(lang, "degree $k$", "次数 $k$"))
     ax_odd.set_ylabel(r"$|\mu_k| / \mu_0$")
-    ax_odd.legend(loc="center right")
+    ax_odd.legend(loc="center")
     written.append(style.save(fig, outdir / "eigenvalues.svg"))
 
     # Sorted Gram eigenvalues against the operator's staircase.
@@ -417,7 +419,8 @@ def figures(metrics: Mapping[str, Any], lang: str, outdir: str | Path) -> list[P
     colour = style.colours()
     idx = s["spectrum_index"]
     ax.plot(idx, s["spectrum_empirical"], "o", color=next(colour), ms=2.5,
-            label=style.tr(lang, "empirical NTK Gram, finite width", "経験 NTK グラム行列 (有限幅)"))
+            label=style.tr(lang, "empirical NTK Gram, finite width",
+                           "経験 NTK グラム行列 (有限幅)"))
     ax.plot(idx, s["spectrum_infinite"], "s", color=next(colour), ms=2, mfc="none",
             label=style.tr(lang, "infinite-width kernel, same points", "無限幅カーネル (同じ点)"))
     ax.step(idx, s["spectrum_theory"], where="mid", **style.THEORY_STYLE,

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from companion.nn.activations import activation, derivative
-from companion.nn.parameterisation import PARAMETERISATIONS, layer_scales
+from companion.nn.parameterisation import PARAMETERISATIONS, LayerScale, layer_scales
 
 
 class MLPEnsemble:
@@ -100,7 +100,7 @@ class MLPEnsemble:
 
     # ------------------------------------------------------------------ construction helpers
 
-    def _scales(self, names: list[str]):
+    def _scales(self, names: list[str]) -> list[LayerScale]:
         per_name = {}
         for name in set(names):
             if name not in PARAMETERISATIONS:
@@ -112,7 +112,7 @@ class MLPEnsemble:
         for layer in range(self.depth + 1):
             pick = {f: np.array([getattr(per_name[n][layer], f)[e] for e, n in enumerate(names)])
                     for f in ("multiplier", "init_std", "lr_scale")}
-            out.append(type(per_name[names[0]][layer])(**pick))
+            out.append(LayerScale(**pick))
         return out
 
     def _symmetrise(self) -> None:
@@ -160,7 +160,12 @@ class MLPEnsemble:
     def preactivation(self, h: torch.Tensor, layer: int) -> torch.Tensor:
         """Layer ``layer``'s pre-activation for inputs ``h`` of shape ``(n, n_in)`` or
         ``(E, n, n_in)``; the result has shape ``(E, n, n_out)``."""
-        z = torch.matmul(h, self.weights[layer]) * self.multipliers[layer]
+        w, m = self.weights[layer], self.multipliers[layer]
+        # Scale whichever of the weight and the output is smaller: one pass fewer over the big one.
+        if w.shape[-2] <= h.shape[-2]:
+            z = torch.matmul(h, w * m)
+        else:
+            z = torch.matmul(h, w) * m
         if self.bias and layer < self.depth:
             z = z + self.biases[layer]
         return z

@@ -44,7 +44,8 @@ def _as_lr(lr: float | Sequence[float] | torch.Tensor, model: MLPEnsemble) -> to
     if lr_t.dim() == 0:
         lr_t = lr_t.expand(model.n_models)
     if lr_t.shape != (model.n_models,):
-        raise ValueError(f"lr: expected a scalar or {model.n_models} values, got {tuple(lr_t.shape)}")
+        raise ValueError(f"lr: expected a scalar or {model.n_models} values, "
+                         f"got {tuple(lr_t.shape)}")
     return lr_t.clone()
 
 

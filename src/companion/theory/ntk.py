@@ -53,9 +53,10 @@ def arccos_kernel(order: int, t: np.ndarray) -> np.ndarray:
 def relu_ntk(t: np.ndarray) -> np.ndarray:
     """The infinite-width two-layer ReLU NTK on the unit sphere as a function of ``t = <x, y>``.
 
-    ``K(t) = (k_1(t) + t k_0(t)) / 2 = (sqrt(1 - t^2) + 2 t (pi - arccos t)) / (2 pi)``. Writing
-    ``arccos t = pi/2 - arcsin t`` gives ``K(t) = (sqrt(1-t^2) + 2 t arcsin t)/(2 pi) + t/2``: an even
-    function plus a linear one, which is why the odd degrees >= 3 have zero eigenvalue.
+    ``K(t) = (k_1(t) + t k_0(t)) / 2 = (sqrt(1 - t^2) + 2 t (pi - arccos t)) / (2 pi)``.
+    Writing ``arccos t = pi/2 - arcsin t`` gives
+    ``K(t) = (sqrt(1-t^2) + 2 t arcsin t)/(2 pi) + t/2``: an even function plus a linear one,
+    which is why the odd degrees >= 3 have zero eigenvalue.
     """
     return 0.5 * (arccos_kernel(1, t) + np.asarray(t, dtype=float) * arccos_kernel(0, t))
 
@@ -91,7 +92,8 @@ def harmonic_dimension(d: int, k: int) -> int:
 
 
 def legendre(d: int, k: int, t: np.ndarray) -> np.ndarray:
-    """The Legendre polynomial of degree k in dimension d, ``P_k(1) = 1`` (Gegenbauer, index (d-2)/2).
+    """The Legendre polynomial of degree k in dimension d, ``P_k(1) = 1`` (Gegenbauer index
+    (d-2)/2).
 
     For ``d >= 3`` it is ``C_k^{(d-2)/2}(t) / C_k^{(d-2)/2}(1)``. By the addition theorem,
     ``sum_j Y_kj(x) Y_kj(y) = N(d, k) P_k(<x, y>)`` for an orthonormal basis of degree-k harmonics
@@ -128,7 +130,8 @@ def funk_hecke_eigenvalues(kernel, d: int, degrees, n_nodes: int | None = None) 
 
 
 def relu_ntk_eigenvalues(d: int, degrees) -> np.ndarray:
-    """``mu_k`` of the two-layer ReLU NTK (:func:`relu_ntk`) on ``S^{d-1}`` (Bietti & Mairal 2019)."""
+    """``mu_k`` of the two-layer ReLU NTK (:func:`relu_ntk`) on ``S^{d-1}`` (Bietti & Mairal
+    2019)."""
     return funk_hecke_eigenvalues(relu_ntk, d, degrees)
 
 

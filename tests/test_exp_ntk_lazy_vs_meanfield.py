@@ -1,0 +1,108 @@
+"""B6 ntk_lazy_vs_meanfield: the tiny preset end to end, the verdicts on synthetic runs, and the
+configuration checks."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import jsonschema
+import numpy as np
+import pytest
+
+from companion import config, pipeline
+from companion.config import ConfigError, experiment_section, load_config
+from companion.experiments import ntk_lazy_vs_meanfield as b6
+
+SERIES = ("width", "rel_change_ntk", "rel_change_mf", "gram_change_ntk", "gram_change_mf",
+          "lam_min_ntk")
+CLAIMS = ["B6.ntk_movement_slope", "B6.mf_movement_order_one", "B6.ntk_gram_change_bound",
+          "B6.ntk_linear_convergence"]
+
+
+@pytest.fixture(scope="module")
+def tiny() -> dict:
+    return experiment_section(load_config("tiny"), b6.ID)
+
+
+def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
+    b6.check(tiny)
+    metrics = pipeline.run_all(b6.ID, tiny, tiny["seeds"], "cpu", 1, tmp_path, langs=("ja", "en"))
+    s = metrics["series"]
+    for key in SERIES:
+        assert len(s[key]) == len(tiny["widths"]), key
+    assert s["width"] == [float(m) for m in tiny["widths"]]
+    # Mean-field features move far more than NTK ones at every width.
+    assert np.all(np.asarray(s["rel_change_mf"]) > 3 * np.asarray(s["rel_change_ntk"]))
+    assert len(s["loss_ntk"]) == len(s["loss_step"]) == len(s["loss_envelope"])
+    assert s["loss_ntk"][-1] < s["loss_ntk"][0]
+    assert [c["id"] for c in metrics["claims"]] == CLAIMS
+    for claim in metrics["claims"]:
+        assert isinstance(claim["passed"], bool) and isinstance(claim["detail"], str)
+        assert claim["relation"] in ("~=", "<=")
+        assert np.isfinite(claim["measured"]) and np.isfinite(claim["expected"])
+    table = metrics["table"]
+    assert len(table["rows"]) == len(tiny["widths"])
+    assert all(len(r) == len(table["columns"]) for r in table["rows"])
+    for lang in ("ja", "en"):
+        for name in b6.FIGURES:
+            svg = tmp_path / "figures" / lang / f"{name}.svg"
+            assert svg.stat().st_size > 1000 and svg.read_text().lstrip().startswith("<?xml")
+    json.dumps(metrics)
+
+
+def _synthetic_run(widths, ntk_slope, mf_slope, gram_slope, seed=0):
+    """A run file as train() writes it, with power laws of chosen slopes and a linear-model loss."""
+    rng = np.random.default_rng(seed)
+    m = np.asarray(widths, dtype=float)
+    n, steps = 8, np.array([0, 1, 5, 20, 50])
+    a = rng.standard_normal((n, n))
+    gram0 = (a @ a.T + n * np.eye(n)) / n / n
+    y = rng.standard_normal(n)
+    lam = np.linalg.eigvalsh(gram0)
+    lr = 0.5 / lam[-1]
+    from companion.theory import ntk as theory
+
+    loss = 0.5 * np.mean(theory.linearised_residuals(gram0 * n, -y, lr, steps) ** 2, axis=1)
+    arrays = {
+        "width": m, "steps": steps, "y": y, "f0_widest_ntk": np.zeros(n), "gram0_widest_ntk": gram0,
+        "rel_change_w1": np.stack([0.9 * m**ntk_slope, 0.7 * m**mf_slope]),
+        "rel_change_w2": np.stack([m**-0.5, m**0.0]),
+        "gram_change": np.stack([m**gram_slope, 3.0 * m**0.0]),
+        "lam_min0": np.full((2, m.size), lam[0]), "lam_max0": np.full((2, m.size), lam[-1]),
+        "lam_min_t": np.full((2, m.size), lam[0]),
+        "loss": np.broadcast_to(loss, (2, m.size, steps.size)).copy(),
+    }
+    return arrays, {"lr": lr, "lam_min_inf": lam[0], "lam_max_inf": lam[-1]}
+
+
+def test_verdicts_follow_the_numbers(tiny: dict) -> None:
+    widths = [64, 128, 256, 512]
+    good = b6.summarize(tiny, [_synthetic_run(widths, -0.5, 0.0, -0.8)])
+    assert [c["passed"] for c in good["claims"]] == [True, True, True, True]
+    assert good["claims"][0]["measured"] == pytest.approx(-0.5)
+    bad = b6.summarize(tiny, [_synthetic_run(widths, -0.25, -0.3, -0.2)])
+    assert [c["passed"] for c in bad["claims"]] == [False, False, False, True]
+    assert bad["claims"][1]["measured"] == pytest.approx(-0.3)
+    # A loss that decays slower than the envelope fails the convergence claim.
+    arrays, scalars = _synthetic_run(widths, -0.5, 0.0, -0.8)
+    arrays["loss"][0, -1, 1:] = arrays["loss"][0, -1, 0] * 0.999
+    assert not b6.summarize(tiny, [(arrays, scalars)])["claims"][3]["passed"]
+
+
+def test_check_and_schema(tiny: dict) -> None:
+    with pytest.raises(ConfigError, match=r"ntk_lazy_vs_meanfield\.widths"):
+        b6.check({**tiny, "widths": [64, 32, 128]})
+    with pytest.raises(ConfigError, match=r"ntk_lazy_vs_meanfield\.records"):
+        b6.check({**tiny, "records": tiny["steps"] + 5})
+    full = load_config("tiny")
+    config.validate(full)
+    broken = copy.deepcopy(full)
+    broken["experiments"][b6.ID]["width"] = 3
+    with pytest.raises(ConfigError, match="width"):
+        config.validate(broken)
+    broken = copy.deepcopy(full)
+    broken["experiments"][b6.ID]["lr"] = -1.0
+    with pytest.raises(ConfigError, match="lr"):
+        config.validate(broken)
+    assert isinstance(jsonschema.Draft202012Validator(config.schema()), object)
