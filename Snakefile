@@ -12,6 +12,7 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/experiment.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/bench.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -25,6 +26,7 @@ rule all:
         records=[rules.train.output.json.format(exp=e, seed=s) for e in EXPS for s in seeds(e)],
         metrics=expand(rules.metrics.output.metrics, exp=EXPS),
         table=rules.claims_table.output.table,
+        bench=rules.bench.output.result,
         figures=expand(rules.figures.output.figures, exp=EXPS, lang=LANGS),
         html=expand(rules.html.output.html, lang=LANGS),
         pdf=expand(rules.pdf.output.pdf, lang=LANGS),

@@ -15,15 +15,6 @@ from companion.nn.langevin import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Small kernels: one thread is fastest, and stays fast on a busy machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_polynomial_gradient_matches_numpy() -> None:
     coeffs = [0.3, 0.15, -0.5, 0.2, 0.25]
     x = torch.linspace(-3, 3, 101, dtype=torch.float64).reshape(1, -1)

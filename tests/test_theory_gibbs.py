@@ -15,13 +15,6 @@ from companion.theory import gibbs
 DOUBLE_WELL = [0.0, 0.15, -0.5, 0.0, 0.25]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Small kernels: one thread is fastest, and stays fast on a busy machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize(("a", "b", "beta"), [(2.0, 0.0, 1.0), (0.5, 0.3, 4.0), (3.0, -1.0, 0.7)])

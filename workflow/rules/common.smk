@@ -5,35 +5,23 @@
 # nor edits to imported modules, so this is what makes "only stale steps rerun" true.
 
 import json
-import os
-import subprocess
 import sys
+from glob import glob
 from pathlib import Path
 
-# Jobs run this checkout's code whatever is installed: the rules' `python -m companion` finds the
-# package through PYTHONPATH, which local and cluster jobs inherit.
-_SRC_ROOT = str(Path(workflow.basedir) / "src")
-sys.path.insert(0, _SRC_ROOT)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (_SRC_ROOT, os.environ.get("PYTHONPATH", "")) if p
-)
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from companion import experiments as _registry
-from companion.config import ConfigError, config_hash, validate as _validate
+from companion.config import config_hash
+from companion.workflow import ConfigError, check_config, export_source_path, git_commit
 
+try:
+    check_config(config)
+except ConfigError as err:
+    raise WorkflowError(f"{err}\n(no job was started)")
 
-def _check_config(config):
-    try:
-        _validate(config)
-        for exp in config["experiments"]:
-            check = getattr(_registry.get(exp), "check", None)
-            if check is not None:
-                check(config["experiments"][exp])
-    except ConfigError as err:
-        raise WorkflowError(f"{err}\n(no job was started)")
-
-
-_check_config(config)
+# Jobs run this checkout's code whatever is installed (`python -m companion` finds it).
+export_source_path(Path(workflow.basedir) / "src")
 
 SRC = "src/companion"
 ENV = "../../envs/companion.yaml"
@@ -84,20 +72,35 @@ def res(stage, key, default=None):
     return config["resources"][stage].get(key, default)
 
 
-def git_commit():
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=workflow.basedir,
-                             capture_output=True, text=True, timeout=5)
-        return out.stdout.strip() if out.returncode == 0 else "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 # What the title page states about the whole build: the hash covers what changes results.
 REPORT_META = {
     "preset": config["preset"],
     "config_hash": config_hash({"device": config["device"], "experiments": config["experiments"]}),
-    "commit": git_commit(),
+    "commit": git_commit(workflow.basedir),
     "languages": LANGS,
     "experiments": EXPS,
 }
+
+
+# The report's inputs besides the results.
+REPORT_CODE = sorted(glob(f"{SRC}/report/*.py"))
+
+
+def report_text(w):
+    """The text one language's report reads: its own prose, and the shared formulas."""
+    files = [f"report/text/{w.lang}/main.yaml"]
+    files += [f"report/text/{w.lang}/experiments/{e}.yaml" for e in EXPS]
+    files += [f"report/text/formulas/{e}.yaml" for e in EXPS]
+    return files
+
+
+def stage_benchmarks(w):
+    """The benchmark files of every job before the report, for the appendix's run times."""
+    files = []
+    for exp in EXPS:
+        for seed in seeds(exp):
+            files.append(rules.data.benchmark.format(exp=exp, seed=seed))
+            files.append(rules.train.benchmark.format(exp=exp, seed=seed))
+        files.append(rules.metrics.benchmark.format(exp=exp))
+        files += [rules.figures.benchmark.format(exp=exp, lang=lang) for lang in LANGS]
+    return files + [rules.bench.benchmark]

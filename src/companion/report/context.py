@@ -284,6 +284,26 @@ def _experiment(metrics: Mapping[str, Any], lang: str, t: Mapping[str, Any],
     }
 
 
+def _engine_benchmark(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The numbers of ``python -m companion bench`` the appendix shows (None: not run)."""
+    if not result:
+        return None
+    w = result["workload"]
+    return {
+        "device": f"{result['device']} ({result['device_name']}), {result['threads']}",
+        "workload": f"{w['models']} × (d={w['d']} → M={w['width']} → 1), n={w['n']}, "
+                    f"T={w['steps']}",
+        "loop_s": result["loop_s"],
+        "batched_s": result["batched_s"],
+        "ratio": result["ratio"],
+        "ratio_target": result["targets"]["ratio"],
+        "largest_gflops": result["largest_kernel_gflops"],
+        "peak_gflops": result["peak_gflops"],
+        "peak_percent": 100 * result["largest_kernel_peak_fraction"],
+        "peak_target_percent": 100 * result["targets"]["peak_fraction"],
+    }
+
+
 def build_context(lang: str, metrics_paths: Sequence[str | os.PathLike[str]],
                   figures_root: str | os.PathLike[str],
                   benchmark_paths: Sequence[str | os.PathLike[str]],
@@ -364,6 +384,7 @@ def build_context(lang: str, metrics_paths: Sequence[str | os.PathLike[str]],
         "appendix": {
             "versions": _versions(all_metrics),
             "runtimes": read_benchmarks(benchmark_paths),
+            "engine": _engine_benchmark(meta.get("engine_benchmark")),
         },
         "format_number": format_number,
     }
