@@ -38,9 +38,20 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-# torch first and pinned, so that nothing resolves an open range to a multi-GB CUDA build.
+# torch first and pinned, so that nothing resolves an open range to a multi-GB CUDA build: a
+# wheel already on this machine (pip's find-links) if there is one, else PyTorch's CPU index.
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q "$(grep -E '^torch==' requirements.txt)"
+torch_pin=$(grep -E '^torch==' requirements.txt)
+wheel_dir=$(mktemp -d)
+if .venv/bin/python -m pip download -q --no-deps --no-index -d "$wheel_dir" "$torch_pin" \
+    >/dev/null 2>&1; then
+  # A local wheel (pip's find-links): its "+cpu" label sorts above PyPI's CUDA build.
+  .venv/bin/python -m pip install -q "$torch_pin"
+else
+  .venv/bin/python -m pip install -q "$torch_pin" \
+    --index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple
+fi
+rm -rf "$wheel_dir"
 .venv/bin/python -m pip install -q -r requirements.txt
 .venv/bin/python -m pip install -q --no-deps -e .
 echo "$want" > "$stamp"

@@ -123,10 +123,11 @@ def test_deleted_run_file_is_rebuilt_with_its_dependents(built: Path, tmp_path: 
 
 def test_targeted_and_forced_reruns(built: Path) -> None:
     target = f"results/metrics/{D1}.json"
-    forced = pending(built, "--forcerun", "train", target)
+    forced = pending(built, "--forcerun", "train", targets=(target,))
     assert {f.rule for f in forced} == {"train", "metrics"}
     assert all(D1 in f.path for f in forced)
-    one_language = pending(built, "--forcerun", "pdf", "results/report/companion_en.pdf")
+    one_language = pending(built, "--forcerun", "pdf",
+                           targets=("results/report/companion_en.pdf",))
     assert [(f.rule, Path(f.path).name) for f in one_language] == [("pdf", "companion_en.pdf")]
 
 

@@ -36,10 +36,14 @@ def _env() -> dict[str, str]:
     return env
 
 
-def snakemake(workdir: Path, *args: str, timeout: float = 600,
+def snakemake(workdir: Path, *args: str, targets: tuple[str, ...] = (), timeout: float = 600,
               check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run ``snakemake --cores 2 <tiny preset> *args`` in ``workdir``."""
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *TINY, *args]
+    """Run ``snakemake <targets> --cores 2 <tiny preset> *args`` in ``workdir``.
+
+    Targets come first: ``--configfile`` and ``--forcerun`` take several values and would
+    swallow a target that follows them.
+    """
+    cmd = [sys.executable, "-m", "snakemake", *targets, "--cores", "2", *TINY, *args]
     proc = subprocess.run(cmd, cwd=workdir, env=_env(), capture_output=True, text=True,
                           timeout=timeout)
     if check and proc.returncode != 0:
@@ -56,9 +60,9 @@ class PlannedFile:
     plan: str
 
 
-def plan(workdir: Path, *args: str) -> list[PlannedFile]:
+def plan(workdir: Path, *args: str, targets: tuple[str, ...] = ()) -> list[PlannedFile]:
     """Snakemake's own ``--summary``: every output file with its rule, status and plan."""
-    out = snakemake(workdir, "--summary", *args).stdout
+    out = snakemake(workdir, "--summary", *args, targets=targets).stdout
     rows = []
     lines = [ln for ln in out.splitlines() if ln.strip()]
     header_at = next(i for i, ln in enumerate(lines) if ln.startswith("output_file"))
@@ -72,6 +76,6 @@ def plan(workdir: Path, *args: str) -> list[PlannedFile]:
     return rows
 
 
-def pending(workdir: Path, *args: str) -> list[PlannedFile]:
+def pending(workdir: Path, *args: str, targets: tuple[str, ...] = ()) -> list[PlannedFile]:
     """The output files the next run would (re)create."""
-    return [f for f in plan(workdir, *args) if f.plan != "no update"]
+    return [f for f in plan(workdir, *args, targets=targets) if f.plan != "no update"]
