@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -155,3 +156,11 @@ def test_pdf_text_names_every_claim(built: Path) -> None:
                               text=True, check=True).stdout
         for claim in claims:
             assert claim in text, (lang, claim)
+
+
+def test_snakemake_report_collects_the_figures(built: Path) -> None:
+    snakemake(built, "--report", "report.zip")
+    with zipfile.ZipFile(built / "report.zip") as archive:
+        names = archive.namelist()
+    assert any(n.endswith("report.html") for n in names)
+    assert any(n.endswith(".svg") for n in names)
