@@ -23,9 +23,9 @@ from companion.config import (
     experiment_section,
     load_config,
     load_yaml,
-    validate,
 )
 from companion.io import read_json
+from companion.workflow import check_config
 
 
 def _cfg(text: str) -> dict:
@@ -122,13 +122,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.device:
         config["device"] = args.device
     config["experiments"][args.experiment] = section
-    validate(config)
+    check_config(config)
     metrics = pipeline.run_all(args.experiment, section, section["seeds"], config["device"],
                                args.threads, args.out,
                                langs=("ja", "en") if args.figures else ())
     for claim in metrics.get("claims", []):
         mark = "PASS" if claim["passed"] else "FAIL"
-        print(f"{mark}  {claim['id']}: measured {claim['measured']} vs {claim['expected']}")
+        print(f"{mark}  {claim['id']}: measured {claim['measured']:.4g}, required "
+              f"{claim.get('relation', 'vs')} {claim['expected']:.4g}")
     print(f"wrote {Path(args.out) / 'metrics.json'}")
     return 0
 
@@ -182,8 +183,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         config = load_config(args.preset)
         for path in args.configfile:
             config = deep_merge(config, load_yaml(path))
-        validate(config)
-        print("configuration is valid")
+        check_config(config)
+        files = ", ".join(["config.yaml", *([f"presets/{args.preset}.yaml"]
+                                           if args.preset != "default" else []),
+                           *args.configfile])
+        print(f"configuration is valid ({files})")
     elif cmd == "list":
         for exp_id in experiments.EXPERIMENTS:
             print(exp_id)

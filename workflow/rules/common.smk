@@ -103,4 +103,4 @@ def stage_benchmarks(w):
             files.append(rules.train.benchmark.format(exp=exp, seed=seed))
         files.append(rules.metrics.benchmark.format(exp=exp))
         files += [rules.figures.benchmark.format(exp=exp, lang=lang) for lang in LANGS]
-    return files + [rules.bench.benchmark]
+    return files + [rules.claims_table.benchmark, rules.bench.benchmark]

@@ -509,8 +509,8 @@ def figures(metrics: Mapping[str, Any], lang: str, outdir: str | Path) -> list[P
         c = next(colour)
         idx = np.flatnonzero(betas == b)
         idx = idx[np.argsort(etas[idx])]
-        ax.plot(s["eta_grid"], s["kl_euler_grid"][i], **style.THEORY_STYLE,
-                label=(theory_label + r": $\mathrm{KL}(\pi_\eta \| \pi)$") if i == 0 else None)
+        # One theory curve per beta: dashed, in the colour of that beta's points.
+        ax.plot(s["eta_grid"], s["kl_euler_grid"][i], **{**style.THEORY_STYLE, "color": c})
         ax.errorbar(etas[idx], s["kl_stationary"][idx], yerr=2 * s["kl_stationary_se"][idx],
                     fmt="o", color=c, ms=4, capsize=2, lw=1, label=rf"$\beta = {b:g}$",
                     zorder=6)
@@ -518,6 +518,7 @@ def figures(metrics: Mapping[str, Any], lang: str, outdir: str | Path) -> list[P
                 color=c, ms=5)
     ax.plot([], [], linestyle="none", marker="o", mfc="none", color="0.4",
             label=style.tr(lang, "plateau of the raw curve", "生の曲線の到達水準"))
+    ax.plot([], [], **style.THEORY_STYLE, label=theory_label + r": $\mathrm{KL}(\pi_\eta \| \pi)$")
     ax.set_xscale("log")
     ax.set_yscale("log")
     positive = s["kl_stationary"][s["kl_stationary"] > 0]
@@ -525,7 +526,7 @@ def figures(metrics: Mapping[str, Any], lang: str, outdir: str | Path) -> list[P
     ax.set_ylim(bottom=0.3 * lower)
     ax.set_xlabel(r"$\eta$")
     ax.set_ylabel(style.tr(lang, "stationary binned KL", "定常状態のKL (ビン化)"))
-    ax.legend(loc="upper left")
+    ax.legend(loc="lower right")
     written.append(style.save(fig, outdir / "floor_vs_eta.svg"))
 
     # 3. Mean and variance errors against eta, with the discretised chain's exact values.
