@@ -4,7 +4,6 @@ verdicts on synthetic runs, and the configuration checks."""
 from __future__ import annotations
 
 import copy
-import json
 
 import jsonschema
 import numpy as np
@@ -15,6 +14,8 @@ from companion.config import ConfigError, experiment_section, load_config
 from companion.experiments import double_descent_linear as b1
 from companion.theory import double_descent as dd
 
+from experiment_helpers import run_tiny, tiny_section
+
 SERIES = ("gamma", "d", "risk", "bias", "variance", "risk_theory", "risk_se", "risk_test",
           "risk_ridge", "risk_ridge_se", "risk_ridge_theory", "bias_ridge", "variance_ridge",
           "excluded", "datasets")
@@ -22,12 +23,11 @@ SERIES = ("gamma", "d", "risk", "bias", "variance", "risk_theory", "risk_se", "r
 
 @pytest.fixture(scope="module")
 def tiny() -> dict:
-    return experiment_section(load_config("tiny"), b1.ID)
+    return tiny_section(b1)
 
 
 def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
-    b1.check(tiny)
-    metrics = pipeline.run_all(b1.ID, tiny, tiny["seeds"], "cpu", 1, tmp_path, langs=("ja", "en"))
+    metrics = run_tiny(b1, tiny, tmp_path)
     s = metrics["series"]
     n_gammas = len(tiny["gammas"])
     for key in SERIES:
@@ -41,17 +41,7 @@ def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
     assert np.all(np.asarray(s["risk_ridge"]) < np.asarray(s["risk"]))
     ids = [c["id"] for c in metrics["claims"]]
     assert ids == ["B1.risk_matches_theory", "B1.ridge_removes_peak"]
-    for claim in metrics["claims"]:
-        assert isinstance(claim["passed"], bool)
-        assert claim["relation"] == "<=" and isinstance(claim["detail"], str)
-        assert np.isfinite(claim["measured"]) and np.isfinite(claim["expected"])
-    table = metrics["table"]
-    assert table["rows"] and all(len(r) == len(table["columns"]) for r in table["rows"])
-    for lang in ("ja", "en"):
-        for name in b1.FIGURES:
-            svg = tmp_path / "figures" / lang / f"{name}.svg"
-            assert svg.stat().st_size > 1000 and svg.read_text().lstrip().startswith("<?xml")
-    json.dumps(metrics)
+    assert all(c["relation"] == "<=" and isinstance(c["detail"], str) for c in metrics["claims"])
 
 
 def test_same_seed_same_numbers(tiny: dict, tmp_path) -> None:

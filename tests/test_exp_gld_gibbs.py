@@ -8,19 +8,19 @@ import json
 import pytest
 
 from companion import pipeline
-from companion.config import ConfigError, experiment_section, load_config
+from companion.config import ConfigError
 from companion.experiments import gld_gibbs
+
+from experiment_helpers import run_tiny, tiny_section
 
 
 @pytest.fixture(scope="module")
 def tiny() -> dict:
-    return experiment_section(load_config("tiny"), "gld_gibbs")
+    return tiny_section(gld_gibbs)
 
 
 def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
-    gld_gibbs.check(tiny)
-    metrics = pipeline.run_all("gld_gibbs", tiny, tiny["seeds"], "cpu", 1, tmp_path,
-                               langs=("en",))
+    metrics = run_tiny(gld_gibbs, tiny, tmp_path)
     n_pairs = len(tiny["betas"]) * len(tiny["etas"])
     s = metrics["series"]
     for key in ("beta", "eta", "kl_final", "mean_chains", "var_chains", "mean_gibbs",
@@ -31,16 +31,11 @@ def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
     ids = [c["id"] for c in metrics["claims"]]
     assert ids == ["D1.moments_match_gibbs", "D1.kl_decays", "D1.floor_grows_with_eta",
                    "D1.mass_at_global_min"]
-    for claim in metrics["claims"]:
-        assert isinstance(claim["passed"], bool) and claim["relation"] in ("<=", ">=")
-        assert claim["measured"] is not None
     # The chains really moved from the shallow well towards the Gibbs law.
     for p in range(n_pairs):
         assert s["kl_curves"][p][-1] < 0.1 * s["kl_curves"][p][0]
         assert abs(s["mean_chains"][p] - s["mean_gibbs"][p]) < 0.1
     assert all(v == 0 for v in s["nonfinite"])
-    for name in gld_gibbs.FIGURES:
-        assert (tmp_path / "figures" / "en" / f"{name}.svg").stat().st_size > 1000
     table = metrics["table"]
     assert len(table["rows"]) == n_pairs and len(table["rows"][0]) == len(table["columns"])
     json.dumps(metrics)  # plain JSON throughout

@@ -4,15 +4,16 @@ configuration checks."""
 from __future__ import annotations
 
 import copy
-import json
 
 import jsonschema
 import numpy as np
 import pytest
 
-from companion import config, pipeline
-from companion.config import ConfigError, experiment_section, load_config
+from companion import config
+from companion.config import ConfigError, load_config
 from companion.experiments import ntk_lazy_vs_meanfield as b6
+
+from experiment_helpers import run_tiny, tiny_section
 
 SERIES = ("width", "rel_change_ntk", "rel_change_mf", "gram_change_ntk", "gram_change_mf",
           "lam_min_ntk")
@@ -22,12 +23,11 @@ CLAIMS = ["B6.ntk_movement_slope", "B6.mf_movement_order_one", "B6.ntk_gram_chan
 
 @pytest.fixture(scope="module")
 def tiny() -> dict:
-    return experiment_section(load_config("tiny"), b6.ID)
+    return tiny_section(b6)
 
 
 def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
-    b6.check(tiny)
-    metrics = pipeline.run_all(b6.ID, tiny, tiny["seeds"], "cpu", 1, tmp_path, langs=("ja", "en"))
+    metrics = run_tiny(b6, tiny, tmp_path)
     s = metrics["series"]
     for key in SERIES:
         assert len(s[key]) == len(tiny["widths"]), key
@@ -37,18 +37,10 @@ def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
     assert len(s["loss_ntk"]) == len(s["loss_step"]) == len(s["loss_envelope"])
     assert s["loss_ntk"][-1] < s["loss_ntk"][0]
     assert [c["id"] for c in metrics["claims"]] == CLAIMS
-    for claim in metrics["claims"]:
-        assert isinstance(claim["passed"], bool) and isinstance(claim["detail"], str)
-        assert claim["relation"] in ("~=", "<=")
-        assert np.isfinite(claim["measured"]) and np.isfinite(claim["expected"])
+    assert all(isinstance(c["detail"], str) for c in metrics["claims"])
     table = metrics["table"]
     assert len(table["rows"]) == len(tiny["widths"])
     assert all(len(r) == len(table["columns"]) for r in table["rows"])
-    for lang in ("ja", "en"):
-        for name in b6.FIGURES:
-            svg = tmp_path / "figures" / lang / f"{name}.svg"
-            assert svg.stat().st_size > 1000 and svg.read_text().lstrip().startswith("<?xml")
-    json.dumps(metrics)
 
 
 def _synthetic_run(widths, ntk_slope, mf_slope, gram_slope, seed=0):
@@ -105,4 +97,4 @@ def test_check_and_schema(tiny: dict) -> None:
     broken["experiments"][b6.ID]["lr"] = -1.0
     with pytest.raises(ConfigError, match="lr"):
         config.validate(broken)
-    assert isinstance(jsonschema.Draft202012Validator(config.schema()), object)
+    jsonschema.Draft202012Validator.check_schema(config.schema())  # the schema itself is valid

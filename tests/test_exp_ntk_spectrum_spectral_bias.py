@@ -4,15 +4,16 @@ the configuration checks."""
 from __future__ import annotations
 
 import copy
-import json
 
 import numpy as np
 import pytest
 
-from companion import config, pipeline
-from companion.config import ConfigError, experiment_section, load_config
+from companion import config
+from companion.config import ConfigError, load_config
 from companion.experiments import ntk_spectrum_spectral_bias as b7
 from companion.theory import ntk as theory
+
+from experiment_helpers import run_tiny, tiny_section
 
 CLAIMS = ["B7.decay_exponent", "B7.odd_degrees_vanish", "B7.empirical_spectrum",
           "B7.learned_in_degree_order", "B7.fit_times_match_eigenvalues"]
@@ -20,12 +21,11 @@ CLAIMS = ["B7.decay_exponent", "B7.odd_degrees_vanish", "B7.empirical_spectrum",
 
 @pytest.fixture(scope="module")
 def tiny() -> dict:
-    return experiment_section(load_config("tiny"), b7.ID)
+    return tiny_section(b7)
 
 
 def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
-    b7.check(tiny)
-    metrics = pipeline.run_all(b7.ID, tiny, tiny["seeds"], "cpu", 1, tmp_path, langs=("ja", "en"))
+    metrics = run_tiny(b7, tiny, tmp_path)
     s = metrics["series"]
     assert s["degree"] == list(range(tiny["max_degree"] + 1))
     assert len(s["mu"]) == len(s["degree"]) and len(s["fitted_exponent"]) == 1
@@ -34,17 +34,7 @@ def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
         assert len(s[f"coef_{k}"]) == len(s["bias_step"]) == len(s[f"coef_kernel_{k}"])
         assert abs(s[f"coef_{k}"][0] - 1.0) < 1e-3  # symmetric start: nothing fitted at t = 0
     assert [c["id"] for c in metrics["claims"]] == CLAIMS
-    for claim in metrics["claims"]:
-        assert isinstance(claim["passed"], bool) and isinstance(claim["detail"], str)
-        assert claim["relation"] in ("~=", "<=", ">")
-        assert np.isfinite(claim["measured"]) and np.isfinite(claim["expected"])
-    table = metrics["table"]
-    assert table["rows"] and all(len(r) == len(table["columns"]) for r in table["rows"])
-    for lang in ("ja", "en"):
-        for name in b7.FIGURES:
-            svg = tmp_path / "figures" / lang / f"{name}.svg"
-            assert svg.stat().st_size > 1000 and svg.read_text().lstrip().startswith("<?xml")
-    json.dumps(metrics)
+    assert all(isinstance(c["detail"], str) for c in metrics["claims"])
 
 
 def _synthetic_run(cfg: dict, order=None):

@@ -70,7 +70,6 @@ def schema() -> dict[str, Any]:
     sections = top["properties"]["experiments"]["properties"]
     for path in sorted((SCHEMA_DIR / "experiments").glob("*.schema.yaml")):
         section = load_yaml(path)
-        section.setdefault("$defs", {}).update(top.get("$defs", {}))
         sections[path.name.removesuffix(".schema.yaml")] = _inline_defs(section, top["$defs"])
     return top
 

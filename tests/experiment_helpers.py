@@ -1,0 +1,41 @@
+"""Running one experiment's tiny preset and checking what every experiment promises."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from companion import pipeline
+from companion.config import experiment_section, load_config
+
+RELATIONS = ("<=", ">=", "<", ">", "~=")
+
+
+def tiny_section(module: ModuleType) -> dict[str, Any]:
+    return experiment_section(load_config("tiny"), module.ID)
+
+
+def run_tiny(module: ModuleType, section: dict[str, Any], out: Path,
+             langs: tuple[str, ...] = ("ja", "en")) -> dict[str, Any]:
+    """data -> train -> metrics -> figures at ``section`` (one thread, CPU), then the contract
+    every metrics file keeps: claims with computed verdicts, a rectangular table, every figure
+    drawn in every language, plain JSON."""
+    module.check(section)
+    metrics = pipeline.run_all(module.ID, section, section["seeds"], "cpu", 1, out, langs=langs)
+    assert metrics["claims"], module.ID
+    for claim in metrics["claims"]:
+        assert claim["id"].startswith(f"{module.CATALOG}."), claim["id"]
+        assert isinstance(claim["passed"], bool), claim["id"]
+        assert claim["relation"] in RELATIONS, claim["id"]
+        assert math.isfinite(claim["measured"]) and math.isfinite(claim["expected"]), claim
+    table = metrics["table"]
+    assert table["rows"] and all(len(r) == len(table["columns"]) for r in table["rows"])
+    for lang in langs:
+        for name in module.FIGURES:
+            svg = out / "figures" / lang / f"{name}.svg"
+            assert svg.stat().st_size > 1000 and svg.read_text().lstrip().startswith("<?xml")
+    json.dumps(metrics, allow_nan=False)
+    return metrics
