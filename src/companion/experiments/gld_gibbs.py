@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from companion import memory
 from companion.theory import gibbs as theory
 
 ID = "gld_gibbs"
@@ -115,6 +116,23 @@ def check(cfg: Mapping[str, Any]) -> None:
     if len(_window(cfg)) < 2:
         raise ConfigError(f"{_SECTION}.window_frac: the last {cfg['window_frac']} of the run holds "
                           "fewer than 2 records; raise it or lower record_every")
+
+
+def peak_memory_mb(cfg: Mapping[str, Any]) -> dict[str, tuple[float, str]]:
+    """Estimated peak memory per job (:mod:`companion.memory`): the chains ``(pairs, n_chains)``
+    (float64 draws and the float32 states in data; in train the state, its noise and gradient and
+    the int64 histogram indices) and the recorded histograms ``(records, pairs, 8, n_bins + 3)``
+    (int64 in train; every seed's, converted to float64, in metrics)."""
+    pairs = len(cfg["betas"]) * len(cfg["etas"])
+    chains = float(pairs) * int(cfg["n_chains"])
+    records = int(cfg["n_steps"]) // int(cfg["record_every"]) + 1
+    cells = float(records) * pairs * GROUPS * (int(cfg["n_bins"]) + 3)
+    return {
+        "data": memory.dominant("data", {"n_chains": 8.0 * 2 * chains}),
+        "train": memory.dominant("train", {"n_chains": (4 * 4 + 8 * 4) * chains,
+                                           "n_bins": 8.0 * 2 * cells}),
+        "metrics": memory.dominant("metrics", {"n_bins": 8.0 * 4 * cells * len(cfg["seeds"])}),
+    }
 
 
 def _pairs(cfg: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:

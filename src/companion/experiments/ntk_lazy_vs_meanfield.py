@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from companion import memory
 from companion.theory import ntk as theory
 from companion.theory.powerlaw import loglog_slope
 
@@ -62,6 +63,18 @@ def check(cfg: Mapping[str, Any]) -> None:
     if int(cfg["records"]) > int(cfg["steps"]) + 1:
         raise ConfigError(f"{_SECTION}.records: {cfg['records']} is more than steps + 1 = "
                           f"{int(cfg['steps']) + 1}")
+
+
+def peak_memory_mb(cfg: Mapping[str, Any]) -> dict[str, tuple[float, str]]:
+    """Estimated peak memory per job (:mod:`companion.memory`): the widest width's ensemble (two
+    models) with its weights, gradients and optimiser state ``(2, M, d)``, activations and their
+    derivatives ``(2, n, M)`` in the forward, backward and NTK passes, and the Gram matrices
+    ``(2, n, n)``; on the host the infinite-width Gram matrix in float64."""
+    n, d, width = int(cfg["n"]), int(cfg["d"]), max(int(m) for m in cfg["widths"])
+    size = 4 if cfg["dtype"] == "float32" else 8
+    terms = {"widths": size * 2.0 * (6 * width * d + 10 * n * width),
+             "n": size * 2.0 * 8 * n * n + 8.0 * 4 * n * n}
+    return {"train": memory.dominant("train", terms)}
 
 
 # --------------------------------------------------------------------------------------------
