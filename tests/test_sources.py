@@ -17,7 +17,8 @@ from companion import experiments
 SRC = Path(experiments.__file__).resolve().parents[1]
 # The stage driver and the framework around it: inputs of every rule or deliberately not inputs
 # (README, "Staleness, precisely").
-FRAMEWORK = {"io.py", "config.py", "device.py", "pipeline.py", "cli.py", "__init__.py"}
+FRAMEWORK = {"io.py", "config.py", "device.py", "pipeline.py", "cli.py", "__init__.py",
+             "divergence.py", "memory.py"}
 
 
 def _imports(path: Path) -> set[str]:

@@ -128,10 +128,18 @@ def _run(args: argparse.Namespace) -> int:
                                langs=("ja", "en") if args.figures else ())
     for claim in metrics.get("claims", []):
         mark = "PASS" if claim["passed"] else "FAIL"
-        print(f"{mark}  {claim['id']}: measured {claim['measured']:.4g}, required "
-              f"{claim.get('relation', 'vs')} {claim['expected']:.4g}")
+        print(f"{mark}  {claim['id']}: measured {_number(claim['measured'], claim)}, required "
+              f"{claim.get('relation', 'vs')} {_number(claim['expected'], claim)}")
+    for line in metrics.get("divergence", {}).get("runs", []):
+        print(f"diverged: {line}")
     print(f"wrote {Path(args.out) / 'metrics.json'}")
     return 0
+
+
+def _number(value, claim) -> str:
+    if value is None:
+        return claim.get("reason") or "none"
+    return f"{value:.4g}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

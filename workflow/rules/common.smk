@@ -72,7 +72,7 @@ def seeds(exp):
 def experiment_sources(w):
     """The code an experiment's stages run: its module, what it imports, and the stage driver."""
     exp_module = _registry.get(w.exp)
-    files = [f"{SRC}/experiments/{w.exp}.py", f"{SRC}/pipeline.py"]
+    files = [f"{SRC}/experiments/{w.exp}.py", f"{SRC}/pipeline.py", f"{SRC}/divergence.py"]
     files += [f"{SRC}/{path}" for path in getattr(exp_module, "SOURCES", ())]
     return sorted(set(files))
 

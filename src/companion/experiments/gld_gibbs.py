@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from companion import memory
+from companion import divergence, memory
 from companion.theory import gibbs as theory
 
 ID = "gld_gibbs"
@@ -251,13 +251,26 @@ def train(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int, dev
         "nonfinite": nonfinite.cpu().numpy(),
     }
     x_final = chains.x.double()
+    n_bad = int((~torch.isfinite(chains.x)).sum())
+    # Moments of the chains that stayed finite: a NaN here would reach the metrics file as null.
+    finite = torch.isfinite(x_final)
+    n_ok = finite.sum(-1).clamp(min=1)
+    x_ok = torch.where(finite, x_final, torch.zeros_like(x_final))
+    mean = x_ok.sum(-1) / n_ok
+    var = torch.where(finite, x_final - mean[:, None], torch.zeros_like(x_final)).square().sum(-1)
+    var = var / (n_ok - 1).clamp(min=1)
     scalars = {
         "n_chains": int(n_chains),
         "n_steps": n_steps,
-        "nonfinite_final": int((~torch.isfinite(chains.x)).sum()),
-        "final_mean": x_final.mean(-1).cpu().numpy().tolist(),
-        "final_var": x_final.var(-1).cpu().numpy().tolist(),
+        "nonfinite_final": n_bad,
+        "final_mean": mean.cpu().numpy().tolist(),
+        "final_var": var.cpu().numpy().tolist(),
     }
+    if n_bad:
+        bad_records = np.flatnonzero(arrays["nonfinite"].reshape(n_rec, -1).sum(-1) > 0)
+        first = int(steps[bad_records[0]]) if bad_records.size else n_steps
+        scalars["divergence"] = divergence.record(first, n_bad / (n_pairs * n_chains),
+                                                  "chain state")
     return arrays, scalars
 
 

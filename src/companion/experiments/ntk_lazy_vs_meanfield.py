@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from companion import memory
+from companion import divergence, memory
 from companion.theory import ntk as theory
 from companion.theory.powerlaw import loglog_slope
 
@@ -93,6 +93,8 @@ def generate(cfg: Mapping[str, Any], seed: int) -> dict[str, np.ndarray]:
 
 
 def _gram_eigs(gram: np.ndarray) -> tuple[float, float]:
+    if not np.isfinite(gram).all():  # a diverged net's kernel (LAPACK would not converge)
+        return float("nan"), float("nan")
     ev = np.linalg.eigvalsh(gram)
     return float(ev[0]), float(ev[-1])
 
@@ -154,6 +156,12 @@ def train(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int, dev
             f"{out['rel_change_w1'][1, members[0][0]]:.3g}")
     out.update(width=widths, steps=schedule, y=y_np)
     scalars = {"lr": lr, "lam_min_inf": lam_min_inf, "lam_max_inf": lam_max_inf}
+    # Near lr = 2 a finite-width kernel's top eigenvalue can exceed the limit's and the step
+    # overshoots: that run is a result (its claims fail as diverged), not a crash.
+    diverged = divergence.first_nonfinite(np.moveaxis(out["loss"], -1, 0), schedule,
+                                          "training loss")
+    if diverged:
+        scalars["divergence"] = diverged
     return out, scalars
 
 

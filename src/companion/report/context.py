@@ -207,15 +207,19 @@ def _claim(claim: Mapping[str, Any], prose: Mapping[str, Any], t: Mapping[str, A
     text = _need(prose["claims"], claim["id"], f"{prose['_path']}: claims")
     passed = bool(claim["passed"])
     relation = claim.get("relation", "")
+    # A diverged run has no measured value: the ledger and the verdict say so instead of a dash.
+    diverged = claim.get("reason") == "diverged"
+    measured = (escape(t["verdict"]["diverged"]) if diverged and claim["measured"] is None
+                else format_number(claim["measured"]))
     return {
         "id": claim["id"],
         "text": textmod.inline_html(text),
-        "measured": format_number(claim["measured"]),
+        "measured": measured,
         "expected": format_number(claim["expected"]),
         "relation": RELATIONS.get(relation, relation),
         "passed": passed,
         "mark": MARKS[passed],
-        "word": t["verdict"]["passed" if passed else "failed"],
+        "word": t["verdict"]["diverged" if diverged else "passed" if passed else "failed"],
         "detail": claim.get("detail", ""),
     }
 
