@@ -58,6 +58,8 @@ _SECTION = f"experiments.{ID}"
 # where the scheme diverges): the expected number of chain-steps landing there over one seed's
 # run (theory.euler_overshoot_probability x n_chains x n_steps) may not exceed this.
 MAX_EXPECTED_OVERSHOOTS = 0.01
+# Smallest leading coefficient of the potential accepted (see check()).
+MIN_LEADING_COEFFICIENT = 1e-6
 # Points of the theory's eta grid between the smallest and largest configured step size.
 _ETA_GRID = 9
 # Every seed's chains are recorded in this many disjoint groups: independent replicates for the
@@ -81,6 +83,13 @@ def check(cfg: Mapping[str, Any]) -> None:
             f"degree first) is not confining, so exp(-beta L) has no Gibbs law: {problem}. "
             "Allowed: an even degree >= 2 with a positive leading coefficient, e.g. "
             "[0, 0.15, -0.5, 0, 0.25]")
+    leading = float(np.trim_zeros(np.asarray(coeffs), "b")[-1])
+    if leading < MIN_LEADING_COEFFICIENT:
+        # The Gibbs law then spreads over |x| ~ (beta c)^(-1/degree), far beyond any histogram
+        # range, and its quadrature is singular.
+        raise ConfigError(f"{_SECTION}.potential: the leading coefficient {leading:g} is below "
+                          f"{MIN_LEADING_COEFFICIENT:g}; the Gibbs law would not be confined to a "
+                          "range the chains and the quadrature can resolve")
     betas = [float(b) for b in cfg["betas"]]
     etas = [float(e) for e in cfg["etas"]]
     for key, values in (("betas", betas), ("etas", etas)):
