@@ -304,6 +304,7 @@ def _engine_benchmark(result: Mapping[str, Any] | None) -> dict[str, Any] | None
         "largest_gflops": result["largest_kernel_gflops"],
         "peak_gflops": result["peak_gflops"],
         "peak_percent": 100 * result["largest_kernel_peak_fraction"],
+        "peak_reliable": result["largest_kernel_peak_fraction"] <= 1.0,
         "peak_target_percent": 100 * result["targets"]["peak_fraction"],
     }
 
