@@ -148,3 +148,25 @@ def test_number_written_as_yaml_string_gets_a_hint() -> None:
     msg = _rejected("gld_gibbs", moment_tol="1e-3")
     assert "gld_gibbs.moment_tol: '1e-3' is not of type number (YAML reads '1e-3'" in msg
     assert "1.0e-3" in msg
+
+
+@pytest.mark.parametrize(("yaml_text", "named"), [
+    ("experiments:\n  double_descent_linear: {r2: .nan}\n",
+     "experiments.double_descent_linear.r2: nan is not a finite number"),
+    ("experiments:\n  ntk_lazy_vs_meanfield: {widths: [32, 64, 4000000]}\n",
+     "experiments.ntk_lazy_vs_meanfield.widths: the train job would need about"),
+])
+def test_the_workflow_rejects_before_any_job(tmp_path, yaml_text: str, named: str) -> None:
+    import subprocess
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml_text)
+    proc = subprocess.run(["snakemake", "-n", "--cores", "1", "--directory", str(tmp_path),
+                           "--snakefile", str(repo / "Snakefile"), "--configfile",
+                           str(repo / "config.yaml"), str(repo / "presets" / "tiny.yaml"),
+                           str(bad)],
+                          cwd=repo, capture_output=True, text=True, timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and named in out and "(no job was started)" in out, out
