@@ -14,7 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from companion import experiments
+import numpy as np
+
+from companion import divergence, experiments
 from companion.config import config_hash
 from companion.io import library_versions, read_json, read_npz, write_json, write_npz
 
@@ -45,6 +47,9 @@ def run_train(exp_id: str, cfg: Mapping[str, Any], seed: int, data_path: str | P
     start = time.perf_counter()
     arrays, scalars = module.train(dict(cfg), data, int(seed), device, log)
     wall = time.perf_counter() - start
+    diverged = scalars.pop("divergence", None) or divergence.scan(arrays)
+    if diverged:
+        log(f"{exp_id} {divergence.describe(diverged, int(seed))}: its claims will fail")
     log(f"{exp_id} seed {seed}: done in {wall:.1f} s")
     record = {
         "experiment": exp_id,
@@ -55,6 +60,7 @@ def run_train(exp_id: str, cfg: Mapping[str, Any], seed: int, data_path: str | P
         "wall_s": wall,
         "versions": library_versions(),
         "scalars": scalars,
+        "divergence": diverged,
     }
     write_npz(out_npz, arrays)
     write_json(out_json, record)
@@ -70,7 +76,16 @@ def run_metrics(exp_id: str, cfg: Mapping[str, Any], run_npz: Sequence[str | Pat
         record = read_json(npz.with_suffix(".json"))
         records.append(record)
         runs.append((read_npz(npz), record["scalars"]))
-    summary = module.summarize(dict(cfg), runs)
+    diverged = [divergence.describe(r["divergence"], r["seed"]) for r in records
+                if r.get("divergence")]
+    if diverged:
+        # Summaries of non-finite runs are numbers of no meaning: computed quietly, then failed.
+        with np.errstate(all="ignore"):
+            summary = module.summarize(dict(cfg), runs)
+        divergence.mark_claims(summary.get("claims", []), diverged)
+        summary["divergence"] = {"reason": divergence.REASON, "runs": diverged}
+    else:
+        summary = module.summarize(dict(cfg), runs)
     metrics = {
         "experiment": exp_id,
         "catalog_id": module.CATALOG,
@@ -98,7 +113,15 @@ def run_figures(exp_id: str, metrics_path: str | Path, lang: str, outdir: str | 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     metrics = read_json(metrics_path)
-    written = [Path(p) for p in module.figures(metrics, lang, outdir)]
+    if metrics.get("divergence"):
+        from companion.plots.style import placeholder_figure
+
+        # A diverged run has no curves worth drawing; each figure says so instead.
+        note = "; ".join(metrics["divergence"]["runs"])
+        written = [placeholder_figure(outdir / f"{name}.svg", lang, note)
+                   for name in module.FIGURES]
+    else:
+        written = [Path(p) for p in module.figures(metrics, lang, outdir)]
     expected = {outdir / f"{name}.svg" for name in module.FIGURES}
     if not expected <= set(written):
         raise RuntimeError(f"{exp_id}: figures() did not write {sorted(expected - set(written))}")

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from companion import memory
 from companion.theory import double_descent as theory
 
 ID = "double_descent_linear"
@@ -86,6 +87,22 @@ def check(cfg: Mapping[str, Any]) -> None:
     if not outside:
         raise ConfigError(f"{_SECTION}.gammas: no value lies outside exclude_window {[lo, hi]}, "
                           "so the risk claim would test nothing")
+
+
+def peak_memory_mb(cfg: Mapping[str, Any]) -> dict[str, tuple[float, str]]:
+    """Estimated peak memory per job (:mod:`companion.memory`), in float64: training holds a batch
+    of data sets ``(b, n, d)`` (as batched by :func:`train`) with its Gram matrix,
+    Cholesky factor and inverse (``b m^2 <= b n d``, ``m = min(n, d)``), a few copies in all, the
+    test set ``(n_test, d)`` and the test predictions ``(b, n_test)``."""
+    n, reps, n_test = int(cfg["n"]), int(cfg["reps"]), int(cfg["n_test"])
+    dims = [round(float(g) * n) for g in cfg["gammas"]]
+    d_max = max(dims)
+    batch = max(min(_datasets(n, d, reps), max(1, _BATCH_ELEMENTS // (n * d))) * n * d
+                for d in dims if d > 0)
+    train = memory.dominant("train", {"n": 8.0 * 6 * batch,
+                                      "n_test": 8.0 * (n_test * d_max + 2 * reps * n_test)})
+    pooled = 8.0 * 16 * len(cfg["gammas"]) * reps * len(cfg["seeds"])
+    return {"train": train, "metrics": memory.dominant("metrics", {"reps": pooled})}
 
 
 def _grid(cfg: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:

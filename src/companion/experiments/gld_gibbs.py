@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from companion import divergence, memory
 from companion.theory import gibbs as theory
 
 ID = "gld_gibbs"
@@ -57,6 +58,8 @@ _SECTION = f"experiments.{ID}"
 # where the scheme diverges): the expected number of chain-steps landing there over one seed's
 # run (theory.euler_overshoot_probability x n_chains x n_steps) may not exceed this.
 MAX_EXPECTED_OVERSHOOTS = 0.01
+# Smallest leading coefficient of the potential accepted (see check()).
+MIN_LEADING_COEFFICIENT = 1e-6
 # Points of the theory's eta grid between the smallest and largest configured step size.
 _ETA_GRID = 9
 # Every seed's chains are recorded in this many disjoint groups: independent replicates for the
@@ -80,6 +83,13 @@ def check(cfg: Mapping[str, Any]) -> None:
             f"degree first) is not confining, so exp(-beta L) has no Gibbs law: {problem}. "
             "Allowed: an even degree >= 2 with a positive leading coefficient, e.g. "
             "[0, 0.15, -0.5, 0, 0.25]")
+    leading = float(np.trim_zeros(np.asarray(coeffs), "b")[-1])
+    if leading < MIN_LEADING_COEFFICIENT:
+        # The Gibbs law then spreads over |x| ~ (beta c)^(-1/degree), far beyond any histogram
+        # range, and its quadrature is singular.
+        raise ConfigError(f"{_SECTION}.potential: the leading coefficient {leading:g} is below "
+                          f"{MIN_LEADING_COEFFICIENT:g}; the Gibbs law would not be confined to a "
+                          "range the chains and the quadrature can resolve")
     betas = [float(b) for b in cfg["betas"]]
     etas = [float(e) for e in cfg["etas"]]
     for key, values in (("betas", betas), ("etas", etas)):
@@ -115,6 +125,23 @@ def check(cfg: Mapping[str, Any]) -> None:
     if len(_window(cfg)) < 2:
         raise ConfigError(f"{_SECTION}.window_frac: the last {cfg['window_frac']} of the run holds "
                           "fewer than 2 records; raise it or lower record_every")
+
+
+def peak_memory_mb(cfg: Mapping[str, Any]) -> dict[str, tuple[float, str]]:
+    """Estimated peak memory per job (:mod:`companion.memory`): the chains ``(pairs, n_chains)``
+    (float64 draws and the float32 states in data; in train the state, its noise and gradient and
+    the int64 histogram indices) and the recorded histograms ``(records, pairs, 8, n_bins + 3)``
+    (int64 in train; every seed's, converted to float64, in metrics)."""
+    pairs = len(cfg["betas"]) * len(cfg["etas"])
+    chains = float(pairs) * int(cfg["n_chains"])
+    records = int(cfg["n_steps"]) // int(cfg["record_every"]) + 1
+    cells = float(records) * pairs * GROUPS * (int(cfg["n_bins"]) + 3)
+    return {
+        "data": memory.dominant("data", {"n_chains": 8.0 * 2 * chains}),
+        "train": memory.dominant("train", {"n_chains": (4 * 4 + 8 * 4) * chains,
+                                           "n_bins": 8.0 * 2 * cells}),
+        "metrics": memory.dominant("metrics", {"n_bins": 8.0 * 4 * cells * len(cfg["seeds"])}),
+    }
 
 
 def _pairs(cfg: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -233,13 +260,26 @@ def train(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int, dev
         "nonfinite": nonfinite.cpu().numpy(),
     }
     x_final = chains.x.double()
+    n_bad = int((~torch.isfinite(chains.x)).sum())
+    # Moments of the chains that stayed finite: a NaN here would reach the metrics file as null.
+    finite = torch.isfinite(x_final)
+    n_ok = finite.sum(-1).clamp(min=1)
+    x_ok = torch.where(finite, x_final, torch.zeros_like(x_final))
+    mean = x_ok.sum(-1) / n_ok
+    var = torch.where(finite, x_final - mean[:, None], torch.zeros_like(x_final)).square().sum(-1)
+    var = var / (n_ok - 1).clamp(min=1)
     scalars = {
         "n_chains": int(n_chains),
         "n_steps": n_steps,
-        "nonfinite_final": int((~torch.isfinite(chains.x)).sum()),
-        "final_mean": x_final.mean(-1).cpu().numpy().tolist(),
-        "final_var": x_final.var(-1).cpu().numpy().tolist(),
+        "nonfinite_final": n_bad,
+        "final_mean": mean.cpu().numpy().tolist(),
+        "final_var": var.cpu().numpy().tolist(),
     }
+    if n_bad:
+        bad_records = np.flatnonzero(arrays["nonfinite"].reshape(n_rec, -1).sum(-1) > 0)
+        first = int(steps[bad_records[0]]) if bad_records.size else n_steps
+        scalars["divergence"] = divergence.record(first, n_bad / (n_pairs * n_chains),
+                                                  "chain state")
     return arrays, scalars
 
 

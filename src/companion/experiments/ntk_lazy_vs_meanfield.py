@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from companion import divergence, memory
 from companion.theory import ntk as theory
 from companion.theory.powerlaw import loglog_slope
 
@@ -64,6 +65,18 @@ def check(cfg: Mapping[str, Any]) -> None:
                           f"{int(cfg['steps']) + 1}")
 
 
+def peak_memory_mb(cfg: Mapping[str, Any]) -> dict[str, tuple[float, str]]:
+    """Estimated peak memory per job (:mod:`companion.memory`): the widest width's ensemble (two
+    models) with its weights, gradients and optimiser state ``(2, M, d)``, activations and their
+    derivatives ``(2, n, M)`` in the forward, backward and NTK passes, and the Gram matrices
+    ``(2, n, n)``; on the host the infinite-width Gram matrix in float64."""
+    n, d, width = int(cfg["n"]), int(cfg["d"]), max(int(m) for m in cfg["widths"])
+    size = 4 if cfg["dtype"] == "float32" else 8
+    terms = {"widths": size * 2.0 * (6 * width * d + 10 * n * width),
+             "n": size * 2.0 * 8 * n * n + 8.0 * 4 * n * n}
+    return {"train": memory.dominant("train", terms)}
+
+
 # --------------------------------------------------------------------------------------------
 # data and training
 
@@ -80,6 +93,8 @@ def generate(cfg: Mapping[str, Any], seed: int) -> dict[str, np.ndarray]:
 
 
 def _gram_eigs(gram: np.ndarray) -> tuple[float, float]:
+    if not np.isfinite(gram).all():  # a diverged net's kernel (LAPACK would not converge)
+        return float("nan"), float("nan")
     ev = np.linalg.eigvalsh(gram)
     return float(ev[0]), float(ev[-1])
 
@@ -141,6 +156,12 @@ def train(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int, dev
             f"{out['rel_change_w1'][1, members[0][0]]:.3g}")
     out.update(width=widths, steps=schedule, y=y_np)
     scalars = {"lr": lr, "lam_min_inf": lam_min_inf, "lam_max_inf": lam_max_inf}
+    # Near lr = 2 a finite-width kernel's top eigenvalue can exceed the limit's and the step
+    # overshoots: that run is a result (its claims fail as diverged), not a crash.
+    diverged = divergence.first_nonfinite(np.moveaxis(out["loss"], -1, 0), schedule,
+                                          "training loss")
+    if diverged:
+        scalars["divergence"] = diverged
     return out, scalars
 
 

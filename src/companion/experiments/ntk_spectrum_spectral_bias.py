@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from companion import memory
 from companion.theory import ntk as theory
 from companion.theory.powerlaw import loglog_slope
 
@@ -80,6 +81,27 @@ def check(cfg: Mapping[str, Any]) -> None:
     if int(cfg["width"]) % 2:
         raise ConfigError(f"{_SECTION}.width: {cfg['width']} must be even (symmetric "
                           "initialisation pairs the units)")
+
+
+def peak_memory_mb(cfg: Mapping[str, Any]) -> dict[str, tuple[float, str]]:
+    """Estimated peak memory per job (:mod:`companion.memory`): the Gram net's activations
+    ``(n_gram, width_gram)`` and the Gram matrices ``(n_gram, n_gram)`` (empirical, infinite-width
+    and their eigendecompositions in float64); the trained ensemble's activations on the training
+    and probe points ``(replicas, n, width)``, the recorded probe outputs and the kernel
+    predictions ``(records, n_test)``, the cross-kernel ``(n_test, n_train)``."""
+    size = 4 if cfg["dtype"] == "float32" else 8
+    n_gram, width_gram = int(cfg["n_gram"]), int(cfg["width_gram"])
+    n_train, n_test, width = int(cfg["n_train"]), int(cfg["n_test"]), int(cfg["width"])
+    replicas, records = int(cfg["replicas"]), int(cfg["records"])
+    terms = {
+        "width_gram": size * 4.0 * n_gram * width_gram,
+        "n_gram": size * 4.0 * n_gram**2 + 8.0 * 8 * n_gram**2,
+        "width": size * float(replicas * width) * (8 * n_train + 3 * n_test),
+        "n_test": 8.0 * n_test * (records * (replicas + 1) + 3 * n_train),
+        "n_train": 8.0 * 6 * n_train**2,
+    }
+    data = memory.dominant("data", {"n_test": 8.0 * 3 * n_test * (len(cfg["target_degrees"]) + 8)})
+    return {"data": data, "train": memory.dominant("train", terms)}
 
 
 # --------------------------------------------------------------------------------------------

@@ -207,15 +207,19 @@ def _claim(claim: Mapping[str, Any], prose: Mapping[str, Any], t: Mapping[str, A
     text = _need(prose["claims"], claim["id"], f"{prose['_path']}: claims")
     passed = bool(claim["passed"])
     relation = claim.get("relation", "")
+    # A diverged run has no measured value: the ledger and the verdict say so instead of a dash.
+    diverged = claim.get("reason") == "diverged"
+    measured = (escape(t["verdict"]["diverged"]) if diverged and claim["measured"] is None
+                else format_number(claim["measured"]))
     return {
         "id": claim["id"],
         "text": textmod.inline_html(text),
-        "measured": format_number(claim["measured"]),
+        "measured": measured,
         "expected": format_number(claim["expected"]),
         "relation": RELATIONS.get(relation, relation),
         "passed": passed,
         "mark": MARKS[passed],
-        "word": t["verdict"]["passed" if passed else "failed"],
+        "word": t["verdict"]["diverged" if diverged else "passed" if passed else "failed"],
         "detail": claim.get("detail", ""),
     }
 
@@ -300,6 +304,7 @@ def _engine_benchmark(result: Mapping[str, Any] | None) -> dict[str, Any] | None
         "largest_gflops": result["largest_kernel_gflops"],
         "peak_gflops": result["peak_gflops"],
         "peak_percent": 100 * result["largest_kernel_peak_fraction"],
+        "peak_reliable": result["largest_kernel_peak_fraction"] <= 1.0,
         "peak_target_percent": 100 * result["targets"]["peak_fraction"],
     }
 
