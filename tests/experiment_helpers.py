@@ -21,8 +21,8 @@ def tiny_section(module: ModuleType) -> dict[str, Any]:
 def run_tiny(module: ModuleType, section: dict[str, Any], out: Path,
              langs: tuple[str, ...] = ("ja", "en")) -> dict[str, Any]:
     """data -> train -> metrics -> figures at ``section`` (one thread, CPU), then the contract
-    every metrics file keeps: claims with computed verdicts, a rectangular table, every figure
-    drawn in every language, plain JSON."""
+    every metrics file keeps: claims with computed verdicts (pooled and per seed), a rectangular
+    table, every figure drawn in every language, plain JSON."""
     module.check(section)
     metrics = pipeline.run_all(module.ID, section, section["seeds"], "cpu", 1, out, langs=langs)
     assert metrics["claims"], module.ID
@@ -31,6 +31,12 @@ def run_tiny(module: ModuleType, section: dict[str, Any], out: Path,
         assert isinstance(claim["passed"], bool), claim["id"]
         assert claim["relation"] in RELATIONS, claim["id"]
         assert math.isfinite(claim["measured"]) and math.isfinite(claim["expected"]), claim
+        # Decided again on each seed alone, or a reason why it cannot be.
+        if claim["per_seed"] is None:
+            assert claim["per_seed_reason"].strip(), claim["id"]
+        else:
+            assert [p["seed"] for p in claim["per_seed"]] == list(section["seeds"]), claim["id"]
+            assert all(isinstance(p["passed"], bool) for p in claim["per_seed"]), claim["id"]
     table = metrics["table"]
     assert table["rows"] and all(len(r) == len(table["columns"]) for r in table["rows"])
     for lang in langs:

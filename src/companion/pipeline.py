@@ -71,13 +71,15 @@ def run_metrics(exp_id: str, cfg: Mapping[str, Any], run_npz: Sequence[str | Pat
         records.append(record)
         runs.append((read_npz(npz), record["scalars"]))
     summary = module.summarize(dict(cfg), runs)
+    seeds = [int(r["seed"]) for r in records]
+    per_seed = per_seed_verdicts(module, cfg, seeds, runs, summary.get("claims", []))
     metrics = {
         "experiment": exp_id,
         "catalog_id": module.CATALOG,
         "part": module.PART,
         "config": dict(cfg),
         "config_hash": config_hash(dict(cfg)),
-        "seeds": [r["seed"] for r in records],
+        "seeds": seeds,
         "provenance": {
             "devices": sorted({r["device"] for r in records}),
             "train_wall_s": [r["wall_s"] for r in records],
@@ -89,8 +91,42 @@ def run_metrics(exp_id: str, cfg: Mapping[str, Any], run_npz: Sequence[str | Pat
         missing = {"id", "passed", "measured", "expected"} - set(claim)
         if missing:
             raise ValueError(f"{exp_id}: claim {claim.get('id')!r} lacks {sorted(missing)}")
+        claim.update(per_seed[claim["id"]])
     write_json(out, metrics)
     return metrics
+
+
+def per_seed_verdicts(module: Any, cfg: Mapping[str, Any], seeds: Sequence[int],
+                      runs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+                      pooled_claims: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each pooled claim decided again on every seed's runs alone, by the same ``summarize``.
+
+    Returns, per claim id, ``{"per_seed": [{seed, passed, measured}, ...]}`` in seed order, or
+    ``{"per_seed": None, "per_seed_reason": ...}`` for the claims the module's ``POOLED_ONLY``
+    names (they need the pooled data, e.g. a spread over seeds). A claim that ``summarize`` on one
+    seed does not produce is a broken contract, not a silent gap, so it raises.
+    """
+    pooled_only: Mapping[str, str] = getattr(module, "POOLED_ONLY", {})
+    out: dict[str, dict[str, Any]] = {}
+    decided = [c["id"] for c in pooled_claims if c["id"] not in pooled_only]
+    for cid in (c["id"] for c in pooled_claims):
+        if cid in pooled_only:
+            out[cid] = {"per_seed": None, "per_seed_reason": str(pooled_only[cid])}
+        else:
+            out[cid] = {"per_seed": []}
+    if not decided:
+        return out
+    for seed, run in zip(seeds, runs, strict=True):
+        one = dict(cfg, seeds=[int(seed)]) if "seeds" in cfg else dict(cfg)
+        claims = {c["id"]: c for c in module.summarize(one, [run]).get("claims", [])}
+        for cid in decided:
+            if cid not in claims:
+                raise ValueError(f"{module.ID}: summarize on seed {seed} alone gives no claim "
+                                 f"{cid!r}; decide it per seed or name it in POOLED_ONLY")
+            out[cid]["per_seed"].append({"seed": int(seed),
+                                         "passed": bool(claims[cid]["passed"]),
+                                         "measured": claims[cid]["measured"]})
+    return out
 
 
 def run_figures(exp_id: str, metrics_path: str | Path, lang: str, outdir: str | Path) -> list[Path]:
