@@ -103,10 +103,16 @@ def set_argument(key: str, value: Any) -> str:
     return f"{key}={flow}"
 
 
+def try_command_parts(exp_id: str, overrides: Mapping[str, Any]) -> list[str]:
+    """The command of one try-it entry as its option groups (the report breaks lines only
+    between them): tiny preset, the entry's ``--set`` options, its own output folder."""
+    sets = [f"--set {shlex.quote(set_argument(k, v))}" for k, v in overrides.items()]
+    return [f"python -m companion run {exp_id}", "--preset tiny", *sets, f"--out try/{exp_id}"]
+
+
 def try_command(exp_id: str, overrides: Mapping[str, Any]) -> str:
-    """The shell command a student runs for one try-it entry (tiny preset, own output folder)."""
-    sets = " ".join(f"--set {shlex.quote(set_argument(k, v))}" for k, v in overrides.items())
-    return f"python -m companion run {exp_id} --preset tiny {sets} --out try/{exp_id}"
+    """The shell command a student runs for one try-it entry."""
+    return " ".join(try_command_parts(exp_id, overrides))
 
 
 def _series_mean(metrics: Mapping[str, Any], name: str) -> float:
