@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from companion import memory
+from companion import divergence, memory
 from companion.theory import double_descent as theory
 
 ID = "double_descent_linear"
@@ -190,6 +190,20 @@ def _datasets(n: int, d: int, reps: int) -> int:
     return reps if d <= n else max(2, math.ceil(reps * n / d))
 
 
+def _divergence(results: Mapping[str, np.ndarray], dims: np.ndarray, n: int,
+                reps: int) -> dict[str, Any] | None:
+    """Non-finite values among the fitted data sets; the unused slots of each row are NaN by
+    design (fewer data sets above the threshold), so they are left out."""
+    counts = np.asarray([_datasets(n, int(d), reps) for d in dims])
+    filled = np.arange(reps)[None, :] < counts[:, None]
+    bad = {name: ~np.isfinite(v[filled]) for name, v in results.items()}
+    names = sorted(name for name, b in bad.items() if b.any())
+    if not names:
+        return None
+    share = float(np.any([bad[name] for name in names], axis=0).mean())
+    return divergence.record(None, share, ", ".join(names))
+
+
 def train(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int, device: Any,
           log: Callable[[str], None]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Fit both estimators on fresh data sets at every gamma, batched; see the module doc."""
@@ -236,7 +250,8 @@ def train(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int, dev
             f"{np.nanmean(results['risk'][i]):.4g}, "
             f"ridge {np.nanmean(results['risk_ridge'][i]):.4g}")
     arrays = {"gamma": gammas, "d": dims, "lam": lams, **results}
-    scalars = {"n": n, "reps": reps, "n_test": n_test}
+    scalars = {"n": n, "reps": reps, "n_test": n_test,
+               "divergence": _divergence(results, dims, n, reps)}
     return arrays, scalars
 
 
