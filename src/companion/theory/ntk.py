@@ -189,6 +189,18 @@ def lambda_min_bound(loss0: float, lam_min: float, lam_max: float, lr: float,
     return loss0 * rho ** (2.0 * np.asarray(steps, dtype=float))
 
 
+def loss_decay_rate(lam_min: float, lam_max: float, lr: float) -> float:
+    """Late-time decay rate per step of ``log L_t`` under the linearised dynamics: ``-2 log rho``.
+
+    The residual's component along the eigenvector of ``K/n`` with eigenvalue ``lam`` shrinks by
+    ``|1 - lr lam|`` per step, so once the slowest component dominates ``log L_t`` falls by
+    ``-2 log rho`` per step, ``rho`` as in :func:`lambda_min_bound`; ``~ 2 lr lam_min`` for a small
+    step (Du et al. 2019, Thm 4.1, the exponent of ``exp(-lam_min t)`` in discrete time).
+    """
+    rho = max(abs(1.0 - lr * lam_min), abs(1.0 - lr * lam_max))
+    return float(-2.0 * np.log(rho))
+
+
 def fit_time(mu: float, lr: float, threshold: float) -> float:
     """Steps until a kernel eigen-component shrinks to ``threshold`` of itself under gradient
     descent: ``(1 - lr mu)^t = threshold``, i.e. ``t = log(threshold) / log(1 - lr mu)``."""
