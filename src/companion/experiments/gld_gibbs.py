@@ -46,12 +46,13 @@ from typing import Any
 
 import numpy as np
 
+from companion.stats import normal_equivalent_z
 from companion.theory import gibbs as theory
 
 ID = "gld_gibbs"
 CATALOG = "D1"
 PART = 4
-SOURCES = ["theory/gibbs.py", "nn/langevin.py", "plots/style.py"]
+SOURCES = ["stats.py", "theory/gibbs.py", "nn/langevin.py", "plots/style.py"]
 FIGURES = ("kl_vs_iteration", "floor_vs_eta", "moments", "densities")
 
 _SECTION = f"experiments.{ID}"
@@ -426,15 +427,6 @@ def summarize(cfg: Mapping[str, Any],
     }
 
 
-def _normal_equivalent(t: np.ndarray, dof: int) -> np.ndarray:
-    """|t| on ``dof`` degrees of freedom mapped to the |z| with the same two-sided p-value, so a
-    standard error estimated from few replicates does not make the z-score overconfident."""
-    from scipy import stats
-
-    t = np.abs(np.asarray(t, dtype=float))
-    return np.abs(stats.norm.isf(stats.t.sf(t, dof)))
-
-
 def relaxation_fit(times: np.ndarray, excess: np.ndarray, band: tuple[float, float],
                    min_records: int, noise: float = 0.0) -> tuple[float, int]:
     """``(tau, records used)``: the relaxation time fitted to ``log excess ~ -t / tau``.
@@ -476,8 +468,8 @@ def _claims(cfg: Mapping[str, Any], s: Mapping[str, Any], n_chains: int,
     # 1. Mean and variance at every pair agree with the discrete chain's exact stationary law
     # pi_eta, in z-scores from the spread of the (seed, group) replicates. The Gibbs law (the
     # eta -> 0 limit the lecture states) is shown beside it.
-    z_mean = _normal_equivalent((s["mean_chains"] - s["mean_euler"]) / s["mean_chains_se"], dof)
-    z_var = _normal_equivalent((s["var_chains"] - s["var_euler"]) / s["var_chains_se"], dof)
+    z_mean = normal_equivalent_z((s["mean_chains"] - s["mean_euler"]) / s["mean_chains_se"], dof)
+    z_var = normal_equivalent_z((s["var_chains"] - s["var_euler"]) / s["var_chains_se"], dof)
     z_mom = np.maximum(z_mean, z_var)
     worst = int(np.nanargmax(z_mom)) if np.isfinite(z_mom).any() else 0
     worst_z = float(np.nanmax(z_mom)) if np.isfinite(z_mom).any() else float("inf")
@@ -578,7 +570,7 @@ def _claims(cfg: Mapping[str, Any], s: Mapping[str, Any], n_chains: int,
     # started in the other one.
     p = int(np.flatnonzero((betas == beta_max) & (etas == eta_min))[0])
     share_c, share_e = float(s["basin_chains"][p]), float(s["basin_euler"][p])
-    z_basin = float(_normal_equivalent((share_c - share_e) / s["basin_chains_se"][p], dof))
+    z_basin = float(normal_equivalent_z((share_c - share_e) / s["basin_chains_se"][p], dof))
     claims.append({
         "id": f"{CATALOG}.mass_at_global_min",
         "passed": bool(z_basin <= z_max and share_c > 0.5),
