@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from companion.io import jsonable
 from companion.stats import normal_equivalent_z
 from companion.theory import gibbs as theory
 
@@ -257,15 +258,6 @@ def train(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int, dev
 # metrics
 
 
-def _plain(value: Any) -> Any:
-    """Nested lists of floats with every non-finite value (an unresolved fit) as ``None``."""
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    return value
-
-
 def _increasing(values: np.ndarray) -> bool:
     return bool(np.all(np.diff(values) > 0))
 
@@ -418,9 +410,9 @@ def summarize(cfg: Mapping[str, Any],
     columns = ["beta", "eta", "mean_chains", "mean_gibbs", "var_chains", "var_gibbs",
                "basin_chains", "basin_gibbs", "kl_final", "kl_stationary", "kl_euler"]
     columns += ["relax_time", "relax_time_theory"]
-    rows = [[_plain(s[c][p]) for c in columns] for p in range(n_pairs)]
+    rows = [[jsonable(s[c][p]) for c in columns] for p in range(n_pairs)]
     return {
-        "series": {k: _plain(np.asarray(v).tolist()) for k, v in s.items()},
+        "series": {k: jsonable(np.asarray(v).tolist()) for k, v in s.items()},
         "claims": claims,
         "table": {"columns": columns, "rows": rows},
         "chains_per_pair": n_chains * n_seeds,

@@ -129,10 +129,23 @@ def funk_hecke_eigenvalues(kernel, d: int, degrees, n_nodes: int | None = None) 
                      for k in degrees])
 
 
+# Odd-degree (k >= 3) eigenvalues whose quadrature value is below this share of the largest are
+# round-off of an exact zero (Bietti & Mairal 2019, Prop. 5) and are set to 0.
+ROUND_OFF = 1e-12
+
+
 def relu_ntk_eigenvalues(d: int, degrees) -> np.ndarray:
     """``mu_k`` of the two-layer ReLU NTK (:func:`relu_ntk`) on ``S^{d-1}`` (Bietti & Mairal
-    2019)."""
-    return funk_hecke_eigenvalues(relu_ntk, d, degrees)
+    2019), with the odd degrees >= 3 exactly 0 where the quadrature gives round-off (~1e-17).
+
+    A value above ``ROUND_OFF`` times the largest is kept as computed, so a wrong kernel or
+    quadrature still shows; :func:`funk_hecke_eigenvalues` gives the raw values.
+    """
+    degrees = np.asarray(degrees, dtype=int)
+    mu = funk_hecke_eigenvalues(relu_ntk, d, degrees)
+    odd = (degrees >= 3) & (degrees % 2 == 1)
+    scale = np.max(np.abs(mu)) if mu.size else 0.0
+    return np.where(odd & (np.abs(mu) <= ROUND_OFF * scale), 0.0, mu)
 
 
 def spectrum_with_multiplicity(d: int, mu: np.ndarray, degrees) -> tuple[np.ndarray, np.ndarray]:
