@@ -488,7 +488,7 @@ def summarize(cfg: Mapping[str, Any],
     return {
         "series": {k: jsonable(np.asarray(v, dtype=float)) for k, v in series.items()},
         "claims": claims,
-        "table": {"columns": columns, "rows": rows},
+        "table": {"columns": columns, "rows": jsonable(rows)},
     }
 
 
