@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from markupsafe import escape
 
 from companion.report import pdf as pdfmod
 from companion.report.context import ReportInputError
@@ -201,7 +202,11 @@ def test_a_configuration_without_experiments_still_renders(tmp_path: Path) -> No
     out = render_html("en", [], inputs.figures_root, [], inputs.meta, _out(inputs, "en"),
                       **inputs.kwargs())
     html = out.read_text(encoding="utf-8")
-    assert html.count(_main("en")["not_built"]) == 4
+    assert html.count(str(escape(_main("en")["not_built"]))) == 4
+    # Every part lists the catalog claims it has not tested, by catalog id.
+    for part in _main("en")["parts"].values():
+        for cid in part["pending"]:
+            assert f'<span class="catalog-id">{cid}</span>' in html
     assert _main("en")["ledger"]["empty"] in html
 
 

@@ -55,7 +55,7 @@ def test_missing_experiment_text_names_the_file(tmp_path: Path) -> None:
     path = textmod.experiment_path("en", "partial", tmp_path)
     path.parent.mkdir(parents=True)
     path.write_text("title: x\nidea: y\n", encoding="utf-8")
-    with pytest.raises(textmod.TextError, match="setup, figures, claims, table, caveats"):
+    with pytest.raises(textmod.TextError, match="setup, figures, claims, quantities, table,"):
         textmod.load_experiment("en", "partial", tmp_path)
 
 

@@ -338,6 +338,11 @@ def summarize(cfg: Mapping[str, Any],
         "measured": max_rel,
         "expected": rel_tol,
         "relation": "<=",
+        # Structured, for the report's decision line in its own language.
+        "context": {"gamma_worst": float(gammas[worst]),
+                    "measured_at": float(series["risk"][worst]),
+                    "theory_at": float(series["risk_theory"][worst]),
+                    "n_judged": int(outside.sum()), "n": int(cfg["n"])},
         "detail": (f"max |risk/R(gamma) - 1| = {max_rel:.4f} at gamma = {gammas[worst]:.4g} "
                    f"(measured {series['risk'][worst]:.4g}, theory "
                    f"{series['risk_theory'][worst]:.4g}) over {int(outside.sum())} gammas "
@@ -361,6 +366,8 @@ def summarize(cfg: Mapping[str, Any],
         "measured": z_max,
         "expected": z_tol,
         "relation": "<=",
+        "context": {"gamma_from": float(gammas[k]), "gamma_to": float(gammas[k + 1]),
+                    "ridge_peak": ridge_peak, "minnorm_peak": minnorm_peak},
         "detail": (f"largest fall of the tuned-ridge risk between neighbouring gammas = "
                    f"{z_max:.2f} standard errors (gamma {gammas[k]:.4g} -> {gammas[k + 1]:.4g}; "
                    f"negative = rises everywhere); max ridge risk {ridge_peak:.4g} vs min-norm "
@@ -392,6 +399,11 @@ def summarize(cfg: Mapping[str, Any],
             "measured": worst_z,
             "expected": z_tol_exact,
             "relation": "<=",
+            "context": {"gamma_worst": float(gammas[k]), "d_at": int(d_arr[k]),
+                        "measured_at": float(series[measure][k]),
+                        "se_at": float(series[f"{measure}_se"][k]),
+                        "exact_at": float(series[f"{measure}_finite"][k]),
+                        "n_judged": int(idx.size), "n": n},
             "detail": (f"max |mean - exact finite-n mean| / standard error of the {measure} = "
                        f"{worst_z:.2f} at gamma = {gammas[k]:.4g} (d = {int(d_arr[k])}: measured "
                        f"{series[measure][k]:.4g} +- {series[f'{measure}_se'][k]:.2g}, exact "
@@ -408,6 +420,10 @@ def summarize(cfg: Mapping[str, Any],
         "measured": ridge_rel,
         "expected": ridge_tol,
         "relation": "<=",
+        "context": {"gamma_worst": float(gammas[k_r]),
+                    "measured_at": float(series["risk_ridge"][k_r]),
+                    "theory_at": float(series["risk_ridge_theory"][k_r]),
+                    "n_judged": int(gammas.size)},
         "detail": (f"max |ridge risk / theory - 1| = {ridge_rel:.4f} at gamma = "
                    f"{gammas[k_r]:.4g} (measured {series['risk_ridge'][k_r]:.4g}, theory "
                    f"{series['risk_ridge_theory'][k_r]:.4g}) over all {gammas.size} gammas"),

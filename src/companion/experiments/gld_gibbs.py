@@ -513,6 +513,8 @@ def _claims(cfg: Mapping[str, Any], s: Mapping[str, Any], n_chains: int,
         "measured": worst_z,
         "expected": z_max,
         "relation": "<=",
+        "context": {"beta_at": float(betas[worst]), "eta_at": float(etas[worst]),
+                    "n_pairs": len(betas), "dof": int(dof), "gibbs_gap": gibbs_gap},
         "detail": (f"largest |z| of mean and variance against pi_eta over {len(betas)} pairs = "
                    f"{worst_z:.2f} at beta = {betas[worst]:g}, eta = {etas[worst]:g} (mean "
                    f"{s['mean_chains'][worst]:.5f} +- {s['mean_chains_se'][worst]:.5f} vs "
@@ -545,6 +547,8 @@ def _claims(cfg: Mapping[str, Any], s: Mapping[str, Any], n_chains: int,
         "measured": worst_rel if np.isfinite(worst_rel) else 1e9,
         "expected": tol,
         "relation": "<=",
+        "context": ({"beta_at": float(betas[k]), "eta_at": float(etas[k])} if resolved.size
+                    else {}) | {"n_resolved": int(resolved.size), "n_unresolved": int(unresolved)},
         "detail": (detail + f" (time units k eta; fit where the excess is "
                    f"{_RELAX_BAND[0]:g}-{_RELAX_BAND[1]:g} of its start and above "
                    f"{_RELAX_NOISE_SIGMAS:g} standard errors, >= {_RELAX_MIN_RECORDS} records; "
@@ -569,6 +573,7 @@ def _claims(cfg: Mapping[str, Any], s: Mapping[str, Any], n_chains: int,
         "measured": share,
         "expected": 1.0,
         "relation": ">=",
+        "context": {"n_betas": len(beta_list)},
         "detail": (f"share of betas whose jackknifed stationary KL increases strictly with eta "
                    f"= {share:.2f}; per beta, eta ascending {sorted(set(etas.tolist()))}, "
                    f"measured(theory KL(pi_eta || pi)): " + "; ".join(parts)),
@@ -589,6 +594,8 @@ def _claims(cfg: Mapping[str, Any], s: Mapping[str, Any], n_chains: int,
         "measured": worst_d if np.isfinite(worst_d) else 1e9,
         "expected": slope_tol,
         "relation": "<=",
+        "context": {"slope": [float(m) if np.isfinite(m) else None for m in slopes],
+                    "slope_theory": [float(t) for t in slopes_th]},
         "detail": ("fitted log-log slope of the stationary KL in eta vs the exact chain law's, "
                    "per beta: " + "; ".join(
                        f"beta {b:g}: {m:.2f} vs {t:.2f}" if np.isfinite(m) else
@@ -609,6 +616,9 @@ def _claims(cfg: Mapping[str, Any], s: Mapping[str, Any], n_chains: int,
         "measured": z_basin,
         "expected": z_max,
         "relation": "<=",
+        "context": {"beta_at": float(beta_max), "eta_at": float(eta_min),
+                    "basin_share": share_c, "basin_share_chain_law": share_e,
+                    "basin_share_gibbs": float(s["basin_gibbs"][p])},
         "detail": (f"beta = {beta_max:g}, eta = {eta_min:g}: share of chains in the global "
                    f"minimum's basin {share_c:.4f} +- {s['basin_chains_se'][p]:.4f} vs pi_eta "
                    f"{share_e:.4f} (|z| = {z_basin:.2f}, must also exceed 0.5); Gibbs "

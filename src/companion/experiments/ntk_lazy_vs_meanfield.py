@@ -251,6 +251,7 @@ def summarize(cfg: Mapping[str, Any],
     g_ntk, g_ntk_sd = slopes["gram_change", "ntk"]
     nseeds = len(runs)
     where = f"M = {int(widths[0])}..{int(widths[-1])} ({widths.size} widths), {nseeds} seed(s)"
+    sweep = {"width_min": int(widths[0]), "width_max": int(widths[-1]), "seeds": nseeds}
     claims = [
         {
             "id": f"{CATALOG}.ntk_movement_slope",
@@ -258,6 +259,8 @@ def summarize(cfg: Mapping[str, Any],
             "measured": t_ntk,
             "expected": -0.5,
             "relation": "~=",
+            "tolerance": tol,
+            "context": {"slope_sd": t_ntk_sd, **sweep},
             "detail": (f"log-log slope of |W_T - W_0|_F/|W_0|_F vs M (NTK scaling) = {t_ntk:.3f} "
                        f"(seed sd {_fmt_sd(t_ntk_sd)}); tolerance +-{tol:g}; {where}"),
         },
@@ -267,6 +270,9 @@ def summarize(cfg: Mapping[str, Any],
             "measured": t_mf,
             "expected": 0.0,
             "relation": "~=",
+            "tolerance": tol,
+            "context": {"slope_sd": t_mf_sd, "movement_mf_widest": float(move[1, -1]),
+                        "movement_ntk_widest": float(move[0, -1]), **sweep},
             "detail": (f"log-log slope of the mean-field relative movement vs M = {t_mf:.3f} "
                        f"(seed sd {_fmt_sd(t_mf_sd)}); tolerance +-{tol:g}; movement at the widest "
                        f"M: mean-field {move[1, -1]:.3g} vs NTK {move[0, -1]:.3g}; {where}"),
@@ -278,6 +284,9 @@ def summarize(cfg: Mapping[str, Any],
             "measured": g_ntk,
             "expected": -0.5 + tol,
             "relation": "<=",
+            "context": {"slope_sd": g_ntk_sd, "slope_mf": float(g_mf),
+                        "gram_mf_widest": float(gram[1, -1]),
+                        "gram_ntk_widest": float(gram[0, -1]), **sweep},
             "detail": (f"log-log slope of |K_T - K_0|_F/|K_0|_F vs M (NTK scaling) = {g_ntk:.3f} "
                        f"(seed sd {_fmt_sd(g_ntk_sd)}); the O(M^-1/2) bound allows <= -0.5 + "
                        f"{tol:g}; "
@@ -292,6 +301,9 @@ def summarize(cfg: Mapping[str, Any],
             "measured": g_mf,
             "expected": 0.0,
             "relation": "~=",
+            "tolerance": tol,
+            "context": {"slope_sd": g_mf_sd, "gram_mf_widest": float(gram[1, -1]),
+                        "gram_mf_min": mf_min, "gram_ntk_widest": float(gram[0, -1]), **sweep},
             "detail": (f"log-log slope of the mean-field Gram change vs M = {g_mf:.3f} (seed sd "
                        f"{_fmt_sd(g_mf_sd)}); tolerance +-{tol:g}; and its change at the widest "
                        f"M = {gram[1, -1]:.3g} must be >= {mf_min:g} (NTK: {gram[0, -1]:.3g}); "
@@ -304,6 +316,10 @@ def summarize(cfg: Mapping[str, Any],
             "measured": worst_rate,
             "expected": rate_tol,
             "relation": "<=",
+            "context": {"width_max": int(widths[-1]), "rate": [float(r) for r in rates],
+                        "rate_linearised": [float(r) for r in rates_lin],
+                        "rate_lambda_min": [float(r) for r in rates_th],
+                        "above_bound": above_bound, "envelope_ratio": float(worst_ratio)},
             "detail": (f"widest NTK net (M = {int(widths[-1])}): late-time decay rate of log L "
                        f"per step (t >= {int(steps[-1]) // 2}) "
                        + ", ".join(f"{r:.5f}" for r in rates) + " vs the linearised model's "
@@ -324,6 +340,8 @@ def summarize(cfg: Mapping[str, Any],
             "measured": worst_lin,
             "expected": lin_tol,
             "relation": "<=",
+            "context": {"width_max": int(widths[-1]),
+                        "deviation_per_seed": [float(v) for v in lin_devs]},
             "detail": (f"max over recorded steps and seeds of |log L_t - log L_t(linearised, "
                        f"kernel K_0)|, widest NTK net (M = {int(widths[-1])}): {worst_lin:.3f} "
                        f"(per seed " + ", ".join(f"{v:.3f}" for v in lin_devs)

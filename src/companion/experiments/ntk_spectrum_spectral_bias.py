@@ -366,6 +366,9 @@ def summarize(cfg: Mapping[str, Any],
             "measured": exponent,
             "expected": float(d),
             "relation": "~=",
+            "tolerance_rel": exp_tol,
+            "context": {"k_first": int(fit_k[0]), "k_last": int(fit_k[-1]),
+                        "naive_slope": float(exponent_naive)},
             "detail": (f"fit of log mu_k = log C - p log k + b_1/k + b_2/k^2 over even k in "
                        f"[{int(fit_k[0])}, {int(fit_k[-1])}] (Funk-Hecke quadrature): p = "
                        f"{exponent:.3f} vs d = {d}; tolerance {exp_tol:g} d; a plain log-log "
@@ -378,6 +381,8 @@ def summarize(cfg: Mapping[str, Any],
             "measured": odd_rel,
             "expected": odd_tol,
             "relation": "<=",
+            "context": {"k_last": int(degrees[-1]), "mu_0": float(mu[0]), "mu_1": float(mu[1]),
+                        "mu_2": float(mu[2])},
             "detail": (f"max over odd k in [3, {int(degrees[-1])}] of the quadrature's "
                        f"|mu_k|/mu_0 = {odd_rel:.2e} (mu_0 = {mu[0]:.4g}, mu_1 = {mu[1]:.4g}, "
                        f"mu_2 = {mu[2]:.4g})"),
@@ -388,6 +393,8 @@ def summarize(cfg: Mapping[str, Any],
             "measured": float(width_err.max()),
             "expected": spec_tol,
             "relation": "<=",
+            "context": {"k_worst": int(wanted[worst_width]), "width_gram": int(cfg["width_gram"]),
+                        "n_gram": int(cfg["n_gram"]), "seeds": nseeds},
             "detail": (f"width effect: finite-width NTK Gram (width {int(cfg['width_gram'])}, "
                        f"{int(cfg['n_gram'])} points) eigenvalue means per degree block "
                        f"k = {wanted}: {fmt(emp)} vs the infinite-width Gram on the same points "
@@ -400,6 +407,8 @@ def summarize(cfg: Mapping[str, Any],
             "measured": float(sample_err.max()),
             "expected": sample_tol,
             "relation": "<=",
+            "context": {"k_worst": int(wanted[worst_sample]), "n_gram": int(cfg["n_gram"]),
+                        "seeds": nseeds},
             "detail": (f"sample effect: infinite-width Gram ({int(cfg['n_gram'])} points) block "
                        f"means {fmt(inf)} vs mu_k {fmt(mu[wanted])}; worst |rel. error| "
                        f"{sample_err.max():.3f} at k = {wanted[worst_sample]}; {nseeds} seed(s)"),
@@ -410,6 +419,8 @@ def summarize(cfg: Mapping[str, Any],
             "measured": float(np.max(kernel_change)),
             "expected": lazy_tol,
             "relation": "<=",
+            "context": {"width": int(cfg["width"]),
+                        "param_change_max": float(np.max(param_change))},
             "detail": (f"|K_T - K_0|_F / |K_0|_F of the trained nets (width {int(cfg['width'])}) "
                        f"on the training points, per net: {fmt(kernel_change)}; relative "
                        f"parameter movement |theta_T - theta_0| / |theta_0|: "
@@ -421,6 +432,8 @@ def summarize(cfg: Mapping[str, Any],
             "measured": order_margin if np.isfinite(order_margin) else 0.0,
             "expected": 1.0,
             "relation": ">",
+            "context": {"degrees": [int(k) for k in fit_targets],
+                        "fit_steps": [float(v) for v in np.ravel(t_meas)]},
             "detail": (f"steps until component k falls to {threshold:g} of its start, "
                        f"k = {fit_targets}: {fmt(t_meas)} (seed spread {spread}); smallest ratio "
                        f"of consecutive times {order_margin:.3g} (> 1 means learned in order of "
@@ -432,6 +445,7 @@ def summarize(cfg: Mapping[str, Any],
             "measured": float(kernel_err.max()),
             "expected": kernel_tol,
             "relation": "<=",
+            "context": {"seed_worst": int(ws), "k_worst": int(fit_targets[int(wk)])},
             "detail": (f"per seed, the net's fitting times vs gradient descent with the "
                        f"infinite-width kernel on the same training data, k = {fit_targets}: "
                        + "; ".join(f"seed {i}: {fmt(t_meas_seed[i])} vs {fmt(t_kernel_seed[i])}"
@@ -446,6 +460,10 @@ def summarize(cfg: Mapping[str, Any],
             "measured": float(pop_err.max()),
             "expected": time_tol,
             "relation": "<=",
+            "context": {"degrees": [int(k) for k in fit_targets],
+                        "fit_steps": [float(v) for v in np.ravel(t_meas)],
+                        "fit_steps_theory": [float(v) for v in np.ravel(t_pop)],
+                        "k_worst": int(fit_targets[worst_pop])},
             "detail": (f"fitting times of the seeds' mean curves {fmt(t_meas)} (per seed "
                        f"{fmt(t_meas_seed)}, spread {spread}) vs log({threshold:g})/log(1 - eta "
                        f"mu_k) = {fmt(t_pop)} (eta = {lr:.4g}; per seed {fmt(t_pop_seed)}); "
@@ -460,6 +478,9 @@ def summarize(cfg: Mapping[str, Any],
             "measured": float(blind_err.max()),
             "expected": blind_tol,
             "relation": "<=",
+            "context": {"horizon": int(horizon), "degrees_odd": [int(targets[j]) for j in blind],
+                        "share_kernel": [float(v) for v in blind_kernel],
+                        "share_net": [float(v) for v in blind_net]},
             "detail": (f"remaining share after {int(horizon)} steps of the odd components "
                        f"k = {[targets[j] for j in blind]} (mu_k = 0): kernel GD "
                        f"{fmt(blind_kernel)} (|share - 1| must be <= {blind_tol:g}); the "

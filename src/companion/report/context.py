@@ -23,8 +23,8 @@ from markupsafe import Markup, escape
 
 from companion import experiments
 from companion.io import read_json
+from companion.report import decision, mathsvg, robustness
 from companion.report import lecture as lecturemod
-from companion.report import mathsvg, robustness
 from companion.report import text as textmod
 
 PARTS = (1, 2, 3, 4)
@@ -256,6 +256,8 @@ def _claim(claim: Mapping[str, Any], prose: Mapping[str, Any], t: Mapping[str, A
         "measured": measured,
         "expected": format_number(claim["expected"]),
         "relation": RELATIONS.get(relation, relation),
+        "criterion": decision.criterion(claim, RELATIONS.get(relation, relation), format_number),
+        "quantity": decision.quantity(claim["id"], prose["quantities"], prose["_path"]),
         "passed": passed,
         "status": status,
         "mark": MARKS[status],
@@ -268,7 +270,12 @@ def _claim(claim: Mapping[str, Any], prose: Mapping[str, Any], t: Mapping[str, A
                        if status == "failed" and k else ""),
         "spread": spread,
         "spread_long": spread_long,
-        "detail": claim.get("detail", ""),
+        # Generated in the report's language from the claim's fields; nothing for a diverged
+        # claim, whose context numbers mean nothing.
+        "detail": (Markup("") if diverged else
+                   decision.context_line(claim, prose["context"], t["context"],
+                                         t["labels"]["separator"], format_number,
+                                         prose["_path"])),
     }
 
 
@@ -421,6 +428,7 @@ def build_context(lang: str, metrics_paths: Sequence[str | os.PathLike[str]],
     exps = [_experiment(by_id[e], lang, t, Path(figures_root), Path(html_dir), text_root,
                         figure_names or _module_figures, counters)
             for e in order if e in by_id]
+    built = {e["catalog_id"] for e in exps}
     parts = []
     for number in PARTS:
         part_text = _need(t["parts"], f"part{number}", f"{textmod.main_path(lang, text_root)}")
@@ -431,6 +439,10 @@ def build_context(lang: str, metrics_paths: Sequence[str | os.PathLike[str]],
             "title": textmod.inline_html(part_text["title"]),
             "intro": textmod.prose_html(part_text["intro"]),
             "experiments": [e for e in exps if e["part"] == number],
+            # The catalog's claims of this part that no built experiment tests yet.
+            "pending": [(cid, textmod.inline_html(claim))
+                        for cid, claim in (part_text.get("pending") or {}).items()
+                        if cid not in built],
         })
 
     ledger = [dict(c, experiment=e["id"], anchor=e["anchor"], catalog_id=e["catalog_id"],

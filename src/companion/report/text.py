@@ -4,7 +4,9 @@ Layout (see the report text contract):
 
 - ``report/text/{lang}/main.yaml``: titles, introductions, labels and verdict words;
 - ``report/text/{lang}/experiments/<id>.yaml``: one experiment's title, idea, setup, figure
-  captions, claim sentences, table column labels and caveats;
+  captions, claim sentences, each claim's measured quantity (``quantities``), table column
+  labels, caveats, and the labels of the claims' context values (``context``, optional; see
+  :mod:`companion.report.decision`);
 - ``report/text/formulas/<id>.yaml``: the experiment's display formulas (language-neutral).
 
 Prose is plain text: paragraphs separated by blank lines, ``$...$`` for inline math (``\\$`` for a
@@ -26,7 +28,8 @@ from companion.config import ROOT
 from companion.report import mathsvg
 
 TEXT_ROOT = ROOT / "report" / "text"
-EXPERIMENT_KEYS = ("title", "idea", "setup", "figures", "claims", "table", "caveats")
+EXPERIMENT_KEYS = ("title", "idea", "setup", "figures", "claims", "quantities", "table",
+                   "caveats")
 
 # Inline spans: $math$ (a backslash-escaped \$ is not a delimiter) or `code`.
 _SPAN_RE = re.compile(r"(?<!\\)\$(?P<math>.+?)(?<!\\)\$|`(?P<code>[^`]+)`", re.S)
@@ -76,7 +79,8 @@ def load_experiment(lang: str, exp_id: str, root: Path = TEXT_ROOT) -> dict[str,
     missing = [key for key in EXPERIMENT_KEYS if key not in data]
     if missing:
         raise TextError(f"{path}: missing key(s) {', '.join(missing)}")
-    for key in ("figures", "claims", "table"):
+    data.setdefault("context", {})
+    for key in ("figures", "claims", "quantities", "table", "context"):
         if not isinstance(data[key], Mapping):
             raise TextError(f"{path}: {key!r} must be a mapping")
     data["_path"] = str(path)
