@@ -18,6 +18,7 @@ import importlib.util
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from companion.io import write_bytes
 
@@ -87,6 +88,13 @@ def _is_fatal(record: logging.LogRecord) -> bool:
 
 def render_pdf(html_path: str | os.PathLike[str]) -> tuple[bytes, list[str]]:
     """The PDF bytes of ``html_path`` and WeasyPrint's non-fatal warnings; see module doc."""
+    document, warnings = layout(html_path)
+    return document.write_pdf(), warnings
+
+
+def layout(html_path: str | os.PathLike[str]) -> tuple[Any, list[str]]:
+    """WeasyPrint's laid-out document of ``html_path`` (its pages and boxes, for layout checks)
+    and the non-fatal warnings; raises :class:`PdfError` as :func:`html_to_pdf` does."""
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
 
@@ -102,7 +110,7 @@ def render_pdf(html_path: str | os.PathLike[str]) -> tuple[bytes, list[str]]:
         fonts = FontConfiguration()
         html = weasyprint.HTML(filename=str(html_path), url_fetcher=fetcher)
         css = weasyprint.CSS(string=font_css(), font_config=fonts, url_fetcher=fetcher)
-        data = html.write_pdf(stylesheets=[css], font_config=fonts)
+        document = html.render(stylesheets=[css], font_config=fonts)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
@@ -112,7 +120,7 @@ def render_pdf(html_path: str | os.PathLike[str]) -> tuple[bytes, list[str]]:
         more = f"\n  ... and {len(fatal) - 20} more" if len(fatal) > 20 else ""
         raise PdfError(f"{html_path}: WeasyPrint reported {len(fatal)} problem(s):\n  "
                        f"{shown}{more}")
-    return data, [r.getMessage() for r in handler.records]
+    return document, [r.getMessage() for r in handler.records]
 
 
 def html_to_pdf(html_path: str | os.PathLike[str], pdf_path: str | os.PathLike[str]) -> list[str]:
