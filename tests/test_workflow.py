@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import zipfile
@@ -17,8 +18,12 @@ from pathlib import Path
 
 import pytest
 
+import report_style
 from companion.experiments import EXPERIMENTS
+from companion.report import layout as layoutmod
 from companion.report import lecture as lecturemod
+from companion.report import pdf as pdfmod
+from companion.report import text as textmod
 
 from workflow_helpers import copy_workflow, pending, snakemake
 
@@ -189,3 +194,25 @@ def test_snakemake_report_collects_the_figures(built: Path) -> None:
         names = archive.namelist()
     assert any(n.endswith("report.html") for n in names)
     assert any(n.endswith(".svg") for n in names)
+
+
+def test_japanese_pdf_reads_as_japanese(built: Path) -> None:
+    """No です/ます, no banned terms, and decision lines without English words (math is drawn
+    as images, so pdftotext shows only the words around it)."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (Debian package poppler-utils) is not installed")
+    pdf = built / "results" / "report" / "companion_ja.pdf"
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert report_style.polite_endings(text) == []
+    assert report_style.banned_terms(text) == []
+    label = textmod.load_main("ja")["labels"]["detail"]
+    details = re.findall(rf"{label}:(.*?)(?=[✓✗△]|注意点)", text, re.S)
+    assert len(details) >= len(EXPERIMENTS)
+    assert [w for d in details for w in report_style.english_words(d)] == []
+
+
+def test_no_table_splits_after_fewer_than_three_rows(built: Path) -> None:
+    for lang in ("ja", "en"):
+        document, _ = pdfmod.layout(built / "results" / "report" / f"companion_{lang}.html")
+        assert layoutmod.tables_split_early(document) == [], lang

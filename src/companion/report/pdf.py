@@ -88,13 +88,16 @@ def _is_fatal(record: logging.LogRecord) -> bool:
 
 def render_pdf(html_path: str | os.PathLike[str]) -> tuple[bytes, list[str]]:
     """The PDF bytes of ``html_path`` and WeasyPrint's non-fatal warnings; see module doc."""
-    document, warnings = layout(html_path)
-    return document.write_pdf(), warnings
+    return _render(html_path, write=True)
 
 
 def layout(html_path: str | os.PathLike[str]) -> tuple[Any, list[str]]:
     """WeasyPrint's laid-out document of ``html_path`` (its pages and boxes, for layout checks)
     and the non-fatal warnings; raises :class:`PdfError` as :func:`html_to_pdf` does."""
+    return _render(html_path, write=False)
+
+
+def _render(html_path: str | os.PathLike[str], write: bool) -> tuple[Any, list[str]]:
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
 
@@ -111,6 +114,8 @@ def layout(html_path: str | os.PathLike[str]) -> tuple[Any, list[str]]:
         html = weasyprint.HTML(filename=str(html_path), url_fetcher=fetcher)
         css = weasyprint.CSS(string=font_css(), font_config=fonts, url_fetcher=fetcher)
         document = html.render(stylesheets=[css], font_config=fonts)
+        # Glyphs are looked up when the PDF is written, so a missing one is reported only then.
+        result = document.write_pdf() if write else document
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
@@ -120,7 +125,7 @@ def layout(html_path: str | os.PathLike[str]) -> tuple[Any, list[str]]:
         more = f"\n  ... and {len(fatal) - 20} more" if len(fatal) > 20 else ""
         raise PdfError(f"{html_path}: WeasyPrint reported {len(fatal)} problem(s):\n  "
                        f"{shown}{more}")
-    return document, [r.getMessage() for r in handler.records]
+    return result, [r.getMessage() for r in handler.records]
 
 
 def html_to_pdf(html_path: str | os.PathLike[str], pdf_path: str | os.PathLike[str]) -> list[str]:
