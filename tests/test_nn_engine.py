@@ -208,3 +208,43 @@ def test_closed_form_two_layer_gradient_equals_autograd(loss, act):
     for name in runs[0].movement:
         np.testing.assert_allclose(runs[0].movement[name], runs[1].movement[name], rtol=1e-9,
                                    atol=1e-13)
+
+
+def test_sample_sizes_limit_each_models_minibatches():
+    """A model told to use its first k rows never sees the rest: rows beyond k hold a huge label
+    that would wreck its fit, and its fit is the same as on the k rows alone."""
+    gen0 = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 10, 3, generator=gen0)
+    y = torch.randn(2, 10, generator=gen0)
+    y_poisoned = y.clone()
+    y_poisoned[:, 4:] = 1e6
+    finals = []
+    for labels in (y, y_poisoned):
+        model = MLPEnsemble(3, [8, 8], depth=2, bias=True, parameterisation="standard", seed=1)
+        fit(model, x, labels, steps=30, lr=1e-2, optimiser="adam", batch_size=5,
+            generator=torch.Generator().manual_seed(2), sample_sizes=[4, 10], record_at=[])
+        finals.append(model(x).detach())
+    torch.testing.assert_close(finals[0][0], finals[1][0])
+    assert not torch.allclose(finals[0][1], finals[1][1])
+    with pytest.raises(ValueError, match="sample_sizes"):
+        fit(MLPEnsemble(3, [8, 8], seed=1), x, y, steps=1, lr=0.1, batch_size=5,
+            generator=torch.Generator(), sample_sizes=[4, 11])
+
+
+def test_final_lr_fraction_decays_the_step_geometrically():
+    """Full-batch GD is stateless: T decayed steps equal T one-step fits at lr * decay^t."""
+    x = torch.randn(6, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    y = torch.randn(6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    steps, lr, fraction = 5, 0.3, 0.01
+    decayed = MLPEnsemble(2, [4], seed=0, dtype=torch.float64)
+    fit(decayed, x, y, steps=steps, lr=lr, final_lr_fraction=fraction, record_at=[])
+    stepped = MLPEnsemble(2, [4], seed=0, dtype=torch.float64)
+    for t in range(steps):
+        fit(stepped, x, y, steps=1, lr=lr * fraction ** (t / (steps - 1)), record_at=[])
+    for a, b in zip(decayed.params, stepped.params, strict=True):
+        torch.testing.assert_close(a, b)
+    plain = MLPEnsemble(2, [4], seed=0, dtype=torch.float64)
+    fit(plain, x, y, steps=steps, lr=lr, record_at=[])
+    assert not torch.allclose(plain.params[0], decayed.params[0])
+    with pytest.raises(ValueError, match="final_lr_fraction"):
+        fit(plain, x, y, steps=2, lr=0.1, final_lr_fraction=0.0)
