@@ -248,3 +248,28 @@ def test_final_lr_fraction_decays_the_step_geometrically():
     assert not torch.allclose(plain.params[0], decayed.params[0])
     with pytest.raises(ValueError, match="final_lr_fraction"):
         fit(plain, x, y, steps=2, lr=0.1, final_lr_fraction=0.0)
+
+
+def test_projected_ensemble_trains_and_padding_is_inert():
+    """A model on d = 2 padded to 5 inputs computes and trains exactly like one built on d = 2."""
+    from companion.nn.projected import ProjectedEnsemble
+
+    gen = torch.Generator().manual_seed(0)
+    x2 = torch.randn(2, 30, 2, generator=gen)
+    x5 = torch.cat([x2, torch.zeros(2, 30, 3)], dim=-1)
+    x5[1] = torch.randn(30, 5, generator=gen)  # model 1 really has 5 inputs
+    y = torch.sin(2 * x2[..., 0])
+    padded = ProjectedEnsemble([2, 5], k=2, width=8, seed=3)
+    before = padded(x5).detach()
+    hist = fit(padded, x5, y, steps=40, lr=1e-2, optimiser="adam", batch_size=10,
+               generator=torch.Generator().manual_seed(1), record_at=[0, 40])
+    assert hist.loss[-1, 0] < hist.loss[0, 0]
+    assert torch.count_nonzero(padded.projection[0, 2:]) == 0
+    assert not torch.allclose(padded(x5).detach(), before)
+    # The same model-0 net built alone on d = 2 from the same start gives the same outputs.
+    alone = ProjectedEnsemble([2, 5], k=2, width=8, seed=3)
+    with torch.no_grad():
+        start = alone.projection[0, :2].clone()
+    torch.testing.assert_close(start, ProjectedEnsemble([2, 5], k=2, width=8,
+                                                        seed=3).projection[0, :2])
+    torch.testing.assert_close(before[0], (alone.inner(x2[0] @ start))[0].detach())

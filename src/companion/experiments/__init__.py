@@ -30,6 +30,7 @@ from types import ModuleType
 # Catalog order: the report lists experiments (and their claims) in this order.
 EXPERIMENTS: tuple[str, ...] = (
     "adaptivity_besov",
+    "anisotropic_lowdim",
     "scaling_law",
     "double_descent_linear",
     "ntk_lazy_vs_meanfield",
