@@ -191,9 +191,22 @@ def test_log_schedule():
     assert s[0] == 0 and s[-1] == 1000 and np.all(np.diff(s) > 0)
 
 
-def test_mean_field_rejects_depth():
+@pytest.mark.parametrize("parameterisation", ["mean_field", "one_step"])
+def test_two_layer_parameterisations_reject_depth(parameterisation):
     with pytest.raises(ValueError, match="two-layer"):
-        MLPEnsemble(3, [4], depth=2, parameterisation="mean_field")
+        MLPEnsemble(3, [4], depth=2, parameterisation=parameterisation)
+
+
+def test_one_step_scales_follow_ba_et_al():
+    # W_ij ~ N(0, 1/d), output (1/sqrt(N)) a with a_i ~ N(0, 1/N), first-layer step sqrt(N).
+    d, width = 400, 900
+    model = MLPEnsemble(d, [width], parameterisation="one_step", seed=0, dtype=DT)
+    w, a = (p.detach() for p in model.weights)
+    assert w.var().item() == pytest.approx(1.0 / d, rel=0.02)
+    assert a.var().item() == pytest.approx(1.0 / width, rel=0.15)
+    assert model.multipliers[1].item() == pytest.approx(width ** -0.5)
+    assert model.lr_scales[0].item() == pytest.approx(width ** 0.5)
+    assert model.multipliers[0].item() == 1.0
 
 
 @pytest.mark.parametrize("loss", ["squared", "logistic"])

@@ -32,6 +32,7 @@ EXPERIMENTS: tuple[str, ...] = (
     "double_descent_linear",
     "ntk_lazy_vs_meanfield",
     "ntk_spectrum_spectral_bias",
+    "one_step_spike",
     "gld_gibbs",
 )
 
