@@ -11,6 +11,7 @@ import torch
 
 from companion.config import ConfigError
 from companion.experiments import one_step_spike as c1
+from companion.nn.one_step import first_step
 from companion.theory import one_step as theory
 
 from experiment_helpers import run_tiny, tiny_section
@@ -41,7 +42,9 @@ def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
 def test_first_gradient_is_almost_rank_one_and_points_at_the_index(tiny: dict) -> None:
     cfg = {**tiny, "d": 200}
     data = c1.generate(cfg, 3)
-    _, _, grad = c1.first_step(cfg, data["beta_star"], data["streams"], "cpu")
+    d, n, width = c1.sizes(cfg)
+    _, grad = first_step(d, n, width, cfg["activation"], cfg["target"], data["beta_star"],
+                         data["streams"], "cpu")
     u, sv, _ = torch.linalg.svd(grad, full_matrices=False)
     assert sv[1] / sv[0] < 0.15
     # Its left factor is X^T y / n, whose cosine^2 with beta* is mu1*^2 / (mu1*^2 + mubar^2/psi1).

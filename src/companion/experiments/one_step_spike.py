@@ -12,9 +12,9 @@ Stages:
 - ``generate``: the index ``beta*`` (uniform on the unit sphere) and the seeds of the data and
   initialisation streams; the ``n x d`` inputs are drawn in ``train`` from them.
 - ``train``: ``x ~ N(0, I_d)``, ``y = sigma*(<x, beta*>)`` (noiseless); a two-layer net in the
-  ``one_step`` parameterisation of the batched engine (:mod:`companion.nn.parameterisation`),
-  its exact full-batch gradient of the squared loss (:func:`companion.nn.backprop.
-  two_layer_loss_and_grads`, the prediction at initialisation included) and, for every ``eta``,
+  ``one_step`` parameterisation of the batched engine and its exact full-batch gradient of the
+  squared loss (:mod:`companion.nn.one_step`, the prediction at initialisation included) and,
+  for every ``eta``,
   ``W_1``'s singular values and ``|<u1, beta*>|^2``, all in float64. The gradient does not depend
   on ``eta``, so one gradient serves the whole sweep and every ``eta`` shares ``W_0``.
 - ``summarize``: means over seeds beside the limits at the realised ratios ``n / d``, ``N / d``,
@@ -36,8 +36,8 @@ from companion.theory import one_step as theory
 ID = "one_step_spike"
 CATALOG = "C1"
 PART = 3
-SOURCES = ["theory/one_step.py", "nn/ensemble.py", "nn/backprop.py", "nn/parameterisation.py",
-           "nn/activations.py", "nn/losses.py", "plots/style.py"]
+SOURCES = ["theory/one_step.py", "nn/one_step.py", "nn/ensemble.py", "nn/backprop.py",
+           "nn/parameterisation.py", "nn/activations.py", "nn/losses.py", "plots/style.py"]
 FIGURES = ("spike_vs_eta", "singular_values")
 
 # Every claim is decided on one seed's runs as well as on the pooled ones.
@@ -130,39 +130,6 @@ def generate(cfg: Mapping[str, Any], seed: int) -> dict[str, np.ndarray]:
 # training
 
 
-def first_step(cfg: Mapping[str, Any], beta_star: np.ndarray, streams: Sequence[int],
-               device: Any):
-    """The net at initialisation and its first full-batch gradient on fresh data.
-
-    Returns ``(model, x, G)``: the ``one_step`` ensemble of one model (width ``N``), the inputs
-    ``(n, d)`` and the negative gradient ``G`` of the squared loss with respect to ``W`` (d, N),
-    so that ``W_1 = W_0 + eta sqrt(N) G``. Shared with C2, which steps the same way.
-    """
-    import torch
-
-    from companion.nn.activations import activation
-    from companion.nn.backprop import two_layer_loss_and_grads
-    from companion.nn.ensemble import MLPEnsemble
-
-    d, n, width = sizes(cfg)
-    f64 = torch.float64
-    gen = torch.Generator(device=device)
-    gen.manual_seed(int(streams[0]))
-    x = torch.randn(n, d, generator=gen, dtype=f64, device=device)
-    beta = torch.as_tensor(beta_star, dtype=f64, device=device)
-    y = activation(str(cfg["target"]))(x @ beta)
-    model = MLPEnsemble(d, [width], activation_name=str(cfg["activation"]),
-                        parameterisation="one_step", seed=int(streams[1]), device=device,
-                        dtype=f64)
-    _, grads = two_layer_loss_and_grads(model, x, y, "squared")
-    return model, x, -grads[0][0]
-
-
-def stepped_weights(model, grad, eta: float):
-    """``W_1 = W_0 + eta sqrt(N) G`` (the ``one_step`` parameterisation's step scale is sqrt(N))."""
-    return model.weights[0][0].detach() + float(eta) * model.lr_scales[0][0] * grad
-
-
 def _spectrum(w1, beta) -> tuple[np.ndarray, float]:
     """Singular values of ``W_1`` (descending) and ``|<u1, beta*>|^2`` for its top left singular
     vector, through the eigendecomposition of the smaller Gram matrix."""
@@ -185,8 +152,12 @@ def train(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int, dev
     """One gradient, then ``W_1``'s spectrum and alignment for every step size (module doc)."""
     import torch
 
+    from companion.nn.one_step import first_step, initial_weights, stepped_weights
+
     etas = np.asarray(cfg["etas"], dtype=float)
-    model, _, grad = first_step(cfg, data["beta_star"], data["streams"], device)
+    d, n, width = sizes(cfg)
+    model, grad = first_step(d, n, width, str(cfg["activation"]), str(cfg["target"]),
+                             data["beta_star"], data["streams"], device)
     beta = torch.as_tensor(data["beta_star"], dtype=torch.float64, device=device)
     grad_sv = torch.linalg.svdvals(grad).cpu().numpy()
     singular_values, alignment = [], []
@@ -196,7 +167,7 @@ def train(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int, dev
         alignment.append(align)
         log(f"eta={eta:g}: sigma1(W1) = {sv[0]:.4f}, sigma2 = {sv[1]:.4f}, "
             f"|<u1, beta*>|^2 = {align:.4f}")
-    sv0 = torch.linalg.svdvals(model.weights[0][0].detach()).cpu().numpy()
+    sv0 = torch.linalg.svdvals(initial_weights(model)).cpu().numpy()
     arrays = {
         "eta": etas,
         "alignment": np.asarray(alignment),
