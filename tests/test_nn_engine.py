@@ -221,3 +221,28 @@ def test_closed_form_two_layer_gradient_equals_autograd(loss, act):
     for name in runs[0].movement:
         np.testing.assert_allclose(runs[0].movement[name], runs[1].movement[name], rtol=1e-9,
                                    atol=1e-13)
+
+
+def test_ridge_heldout_matches_a_direct_solve_and_picks_the_best_penalty():
+    from companion.nn.ridge import ridge_heldout
+
+    g = torch.Generator().manual_seed(0)
+    n, p = 80, 30
+    beta = torch.randn(p, generator=g, dtype=DT)
+    sets = []
+    for size in (n, 200, 300):
+        phi = torch.randn(size, p, generator=g, dtype=DT)
+        sets.append((phi, phi @ beta + 2.0 * torch.randn(size, generator=g, dtype=DT)))
+    lams = [1e-3, 1e-1, 1.0, 10.0, 1e3]
+    res = ridge_heldout(sets[0], sets[1], sets[2], lams)
+    phi, y = sets[0]
+    direct = []
+    for lam in lams:
+        a = torch.linalg.solve(phi.T @ phi / n + lam / p * torch.eye(p, dtype=DT), phi.T @ y / n)
+        direct.append(float((sets[1][0] @ a - sets[1][1]).pow(2).mean()))
+    np.testing.assert_allclose(res.val_path, direct, rtol=1e-9)
+    assert res.lam == lams[int(np.argmin(direct))]
+    # Noisy labels: neither the smallest nor the largest penalty is the best one.
+    assert res.lam not in (lams[0], lams[-1])
+    bad = (torch.full_like(phi, float("nan")), y)
+    assert np.isnan(ridge_heldout(bad, sets[1], sets[2], lams).test_mse)

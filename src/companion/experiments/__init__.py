@@ -33,6 +33,7 @@ EXPERIMENTS: tuple[str, ...] = (
     "ntk_lazy_vs_meanfield",
     "ntk_spectrum_spectral_bias",
     "one_step_spike",
+    "ck_ridge_after_step",
     "gld_gibbs",
 )
 
