@@ -246,3 +246,22 @@ def test_ridge_heldout_matches_a_direct_solve_and_picks_the_best_penalty():
     assert res.lam not in (lams[0], lams[-1])
     bad = (torch.full_like(phi, float("nan")), y)
     assert np.isnan(ridge_heldout(bad, sets[1], sets[2], lams).test_mse)
+
+
+def test_recorded_parameters_and_initial_scale():
+    x, y = _data()
+    big = MLPEnsemble(5, [8, 8], parameterisation="mean_field", seed=0, dtype=DT)
+    small = MLPEnsemble(5, [8, 8], parameterisation="mean_field", seed=0, dtype=DT,
+                        init_scale=0.1)
+    for p, q in zip(big.params, small.params, strict=True):
+        np.testing.assert_allclose(q.detach().numpy(), 0.1 * p.detach().numpy(), rtol=1e-12)
+    w0 = [p.detach().clone() for p in small.params]
+    hist = fit(small, x, y, steps=5, lr=0.3, record_at=[0, 2, 5], record_params=True)
+    for name, p, p0 in zip(small.param_names, small.params, w0, strict=True):
+        rec = hist.params[name]
+        assert rec.shape == (3, *p.shape)
+        np.testing.assert_allclose(rec[0], p0.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(rec[-1], p.detach().numpy(), rtol=1e-12)
+        # The movement recorded by fit is the distance between the recorded parameters.
+        np.testing.assert_allclose(np.linalg.norm((rec[1] - rec[0]).reshape(2, -1), axis=1),
+                                   hist.movement[name][1], rtol=1e-10)

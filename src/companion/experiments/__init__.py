@@ -34,6 +34,7 @@ EXPERIMENTS: tuple[str, ...] = (
     "ntk_spectrum_spectral_bias",
     "one_step_spike",
     "ck_ridge_after_step",
+    "meanfield_trajectories",
     "gld_gibbs",
 )
 

@@ -36,12 +36,15 @@ class MLPEnsemble:
     (two-layer nets of even width only) the second half of each model's units copies the first
     half's input weights with negated output weights, so every model computes f = 0 at
     initialisation while its tangent kernel keeps the distribution of an ordinary one
-    (Chizat, Oyallon & Bach 2019, Sec. 2.2, the "doubling trick").
+    (Chizat, Oyallon & Bach 2019, Sec. 2.2, the "doubling trick"). ``init_scale`` multiplies
+    every initial weight (a small initialisation: the neurons first turn, then grow; Maennel,
+    Bousquet & Gelly 2018).
     """
 
     def __init__(self, d_in: int, widths: Sequence[int], *, depth: int = 1,
                  activation_name: str = "relu", parameterisation: str | Sequence[str] = "ntk",
                  bias: bool = False, bias_std: float = 1.0, symmetric: bool = False,
+                 init_scale: float = 1.0,
                  seed: int | torch.Generator = 0, device: torch.device | str = "cpu",
                  dtype: torch.dtype = torch.float32) -> None:
         widths_np = np.asarray(widths, dtype=int)
@@ -77,7 +80,7 @@ class MLPEnsemble:
         self.multipliers: list[torch.Tensor] = []
         self.lr_scales: list[torch.Tensor] = []
         for layer, (n_in, n_out) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
-            std = torch.as_tensor(scales[layer].init_std, dtype=dtype)[:, None, None]
+            std = init_scale * torch.as_tensor(scales[layer].init_std, dtype=dtype)[:, None, None]
             w = torch.randn(self.n_models, n_in, n_out, generator=gen, dtype=dtype) * std
             if self.mask is not None:
                 if layer > 0:

@@ -31,6 +31,7 @@ class History:
     movement: dict[str, np.ndarray]
     norm: dict[str, np.ndarray]
     probe: np.ndarray | None = None
+    params: dict[str, np.ndarray] | None = None
 
 
 def log_schedule(steps: int, count: int) -> np.ndarray:
@@ -64,7 +65,7 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
         loss: str = "squared", record_at: Sequence[int] | np.ndarray | None = None,
         batch_size: int | None = None, generator: torch.Generator | None = None,
         probe: torch.Tensor | None = None, optimiser_options: dict | None = None,
-        closed_form: bool = True) -> History:
+        closed_form: bool = True, record_params: bool = False) -> History:
     """Train every model of ``model`` for ``steps`` steps and return what was recorded.
 
     ``x`` is ``(n, d)`` (shared by all models) or ``(E, n, d)``; ``y`` is ``(n,)`` or ``(E, n)``.
@@ -73,6 +74,8 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
     gradient descent. The recorded loss is always the full training loss. A record at step t
     describes the parameters after t updates. Two-layer nets use the closed-form gradient of
     :mod:`companion.nn.backprop` unless ``closed_form`` is false (then autograd, as deeper nets).
+    With ``record_params`` every parameter tensor itself is copied at each record (into
+    ``History.params``, by name, shape ``(records, E, ...)``): for trajectories of small nets.
     """
     record_at = log_schedule(steps, 30) if record_at is None else np.asarray(record_at, int)
     if record_at.size and (record_at.min() < 0 or record_at.max() > steps):
@@ -97,6 +100,8 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
         rec_probe = torch.zeros(len(record_at), model.n_models, probe.shape[-2], device=dev,
                                 dtype=model.dtype)
     start = model.snapshot()
+    rec_params = ([torch.zeros(len(record_at), *p.shape, device=dev, dtype=model.dtype)
+                   for p in params] if record_params else None)
 
     @torch.no_grad()
     def record(k: int, full_loss: torch.Tensor | None) -> None:
@@ -106,6 +111,9 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
             rec_norm[k, i] = p.flatten(1).norm(dim=1)
         if rec_probe is not None:
             rec_probe[k] = model(probe)
+        if rec_params is not None:
+            for buf, p in zip(rec_params, params, strict=True):
+                buf[k] = p
 
     for t in range(steps):
         if batch_size is None:
@@ -131,4 +139,6 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
                    loss=to_np(rec_loss),
                    movement={name: move[:, i] for i, name in enumerate(names)},
                    norm={name: norm[:, i] for i, name in enumerate(names)},
-                   probe=None if rec_probe is None else to_np(rec_probe))
+                   probe=None if rec_probe is None else to_np(rec_probe),
+                   params=None if rec_params is None else
+                   {name: to_np(buf) for name, buf in zip(names, rec_params, strict=True)})
