@@ -30,6 +30,7 @@ from types import ModuleType
 # Catalog order: the report lists experiments (and their claims) in this order.
 EXPERIMENTS: tuple[str, ...] = (
     "universal_approx",
+    "random_features_vs_trained",
     "depth_regions",
     "double_descent_linear",
     "ntk_lazy_vs_meanfield",
