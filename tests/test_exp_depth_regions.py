@@ -79,6 +79,19 @@ def test_verdicts_follow_the_numbers(tiny: dict) -> None:
     assert not claim["passed"] and claim["measured"] > 1.0 and claim["expected"] == 1.0
 
 
+def test_diverged_fits_fail_without_breaking_the_json(tiny: dict) -> None:
+    import json
+
+    arrays, scalars = _synthetic_run(tiny)
+    arrays["fit_sup"] = np.full_like(arrays["fit_sup"], np.nan)
+    arrays["line_regions"] = np.zeros_like(arrays["line_regions"])
+    summary = a3.summarize(tiny, [(arrays, scalars)])
+    passed = {c["id"]: c["passed"] for c in summary["claims"]}
+    assert not passed["A3.random_regions_track_neurons"]
+    assert not passed["A3.shallow_error_lower_bound"]
+    json.dumps(summary, allow_nan=False)
+
+
 def test_one_seed_one_net_has_no_spread_and_no_crash(tiny: dict) -> None:
     summary = a3.summarize(tiny, [_synthetic_run(tiny, nets=1)])
     assert summary["series"]["regions_std"] == [None] * 4

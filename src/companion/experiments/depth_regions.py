@@ -210,8 +210,10 @@ def summarize(cfg: Mapping[str, Any],
     resolution_error = 1.0 - coarse.mean(axis=1) / np.maximum(fine.mean(axis=1), 1.0)
 
     fit_width = np.asarray(first["fit_width"], dtype=int)
-    best = lambda key: np.min(  # noqa: E731 - best restart, worst seed
-        np.stack([np.asarray(a[key]) for a, _ in runs]), axis=2).max(axis=0)
+    # Best restart, worst seed; a diverged restart (non-finite error) counts as infinitely bad.
+    best = lambda key: np.min(np.nan_to_num(  # noqa: E731
+        np.stack([np.asarray(a[key], dtype=float) for a, _ in runs]), nan=np.inf),
+        axis=2).max(axis=0)
     fit_sup, fit_mse = best("fit_sup"), best("fit_mse")
     pieces = np.stack([np.asarray(a["fit_pieces"]) for a, _ in runs])
     excess = float(np.max(pieces - (fit_width[None, :, None] + 1)))
@@ -220,6 +222,8 @@ def summarize(cfg: Mapping[str, Any],
     few_sup = float(fit_sup[few].min()) if few.any() else None
     nseeds = len(runs)
 
+    big = float(np.finfo(float).max)
+    fin = lambda v: v if np.isfinite(v) else big  # noqa: E731 - plain JSON for a diverged run
     claims = [
         {
             "id": f"{CATALOG}.sawtooth_exact",
@@ -233,7 +237,7 @@ def summarize(cfg: Mapping[str, Any],
         {
             "id": f"{CATALOG}.random_regions_track_neurons",
             "passed": bool(spread <= spread_max),
-            "measured": spread,
+            "measured": fin(spread),
             "expected": spread_max,
             "relation": "<=",
             "detail": (f"regions along a line of length {2 * float(cfg['line_extent']):g} per "
@@ -256,8 +260,9 @@ def summarize(cfg: Mapping[str, Any],
     if few_sup is not None:
         claims.append({
             "id": f"{CATALOG}.shallow_error_lower_bound",
-            "passed": bool(few_sup >= 0.5),
-            "measured": few_sup,
+            # A diverged fit is no evidence for the bound: it fails rather than "misses by inf".
+            "passed": bool(np.isfinite(few_sup) and few_sup >= 0.5),
+            "measured": fin(few_sup),
             "expected": 0.5,
             "relation": ">=",
             "detail": (f"smallest sup error on the grid among widths < 2^(L-1) = "
@@ -274,11 +279,12 @@ def summarize(cfg: Mapping[str, Any],
         "regions_std": [None] * rdepth.size if regions_std is None else regions_std,
         "regions_per_neuron": per_neuron,
         "slice_regions_mean": fine.mean(axis=1), "slice_resolution_error": resolution_error,
-        "fit_width": fit_width, "fit_sup_error": fit_sup, "fit_mse": fit_mse,
+        "fit_width": fit_width, "fit_sup_error": np.where(np.isfinite(fit_sup), fit_sup, np.nan),
+        "fit_mse": np.where(np.isfinite(fit_mse), fit_mse, np.nan),
         "fit_pieces_max": pieces.max(axis=(0, 2)),
     }
     return {
-        "series": {k: [None if v is None else float(v) for v in vals]
+        "series": {k: [None if v is None or not np.isfinite(v) else float(v) for v in vals]
                    for k, vals in series.items()},
         "claims": claims,
         "table": {"columns": ["depth", "width", "neurons", "regions_mean", "regions_std",
