@@ -17,7 +17,8 @@ from companion import experiments
 SRC = Path(experiments.__file__).resolve().parents[1]
 # The stage driver and the framework around it: inputs of every rule or deliberately not inputs
 # (README, "Staleness, precisely").
-FRAMEWORK = {"io.py", "config.py", "device.py", "pipeline.py", "cli.py", "__init__.py"}
+FRAMEWORK = {"io.py", "config.py", "device.py", "pipeline.py", "cli.py", "__init__.py",
+             "divergence.py", "memory.py"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -26,7 +27,9 @@ def _imports(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         names = []
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("companion"):
-            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            # ``from companion import x`` names the package itself: only ``x`` is a file.
+            names = ([node.module] if node.module != "companion" else []) + [
+                f"{node.module}.{a.name}" for a in node.names]
         elif isinstance(node, ast.Import):
             names = [a.name for a in node.names if a.name.startswith("companion")]
         for name in names:

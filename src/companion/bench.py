@@ -238,8 +238,16 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     diff = float(np.max(np.abs(np.asarray(batched_loss) - np.asarray(loop_loss))
                         / np.maximum(np.abs(loop_loss), 1e-12)))
 
-    kernels = _time_kernels(e, args.n, args.d, m, device, dtype)
+    # Peak and kernels interleaved, best of each: a busy machine slows one measurement at a time,
+    # and a peak measured in a slow moment made a kernel look faster than the peak.
     peak = _peak(args.peak_size, device, dtype)
+    kernels = _time_kernels(e, args.n, args.d, m, device, dtype)
+    peak = max(peak, _peak(args.peak_size, device, dtype))
+    for kernel in _time_kernels(e, args.n, args.d, m, device, dtype):
+        best = next(k for k in kernels if k["name"] == kernel["name"])
+        if kernel["seconds"] < best["seconds"]:
+            best.update(kernel)
+    peak = max(peak, _peak(args.peak_size, device, dtype))
     top = max(k["flops"] for k in kernels)
     largest = [k for k in kernels if k["flops"] == top]
     largest_gflops = sum(k["flops"] for k in largest) / sum(k["seconds"] for k in largest) / 1e9
@@ -267,6 +275,8 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "largest_kernels": [k["name"] for k in largest],
         "largest_kernel_gflops": largest_gflops,
         "largest_kernel_peak_fraction": largest_gflops / peak,
+        # Above 1 the peak was measured slower than a kernel: not a result, a bad measurement.
+        "peak_fraction_reliable": bool(largest_gflops / peak <= 1.0),
         "step_matmul_flops": step_flops,
         "training_gflops": step_flops * steps / batched_s / 1e9,
         "targets": {"ratio": TARGET_RATIO, "peak_fraction": TARGET_PEAK_FRACTION},
@@ -302,7 +312,9 @@ def report(result: dict[str, Any]) -> str:
         f"  matmul peak ({result['peak_size']}^2 float32 mm): {result['peak_gflops']:.2f} GFLOP/s",
         f"  largest kernel(s) ({', '.join(result['largest_kernels'])}): "
         f"{result['largest_kernel_gflops']:.2f} GFLOP/s = {100 * frac:.0f}% of peak; target "
-        f">= {100 * TARGET_PEAK_FRACTION:.0f}%: {ok(frac >= TARGET_PEAK_FRACTION)}",
+        f">= {100 * TARGET_PEAK_FRACTION:.0f}%: "
+        + (ok(frac >= TARGET_PEAK_FRACTION) if frac <= 1.0
+           else "unreliable measurement (above 100%: the peak was measured too slow)"),
         f"  whole training run: {result['training_gflops']:.2f} GFLOP/s of matmul work",
     ]
     if "sweep" in result:

@@ -24,7 +24,8 @@ from companion.config import (
     load_config,
     load_yaml,
 )
-from companion.io import read_json
+from companion.device import check_device
+from companion.io import DirectoryLocked, directory_lock, read_json
 from companion.workflow import check_config
 
 
@@ -123,15 +124,28 @@ def _run(args: argparse.Namespace) -> int:
         config["device"] = args.device
     config["experiments"][args.experiment] = section
     check_config(config)
-    metrics = pipeline.run_all(args.experiment, section, section["seeds"], config["device"],
-                               args.threads, args.out,
-                               langs=("ja", "en") if args.figures else ())
+    check_device(config["device"])
+    try:
+        with directory_lock(args.out):
+            metrics = pipeline.run_all(args.experiment, section, section["seeds"],
+                                       config["device"], args.threads, args.out,
+                                       langs=("ja", "en") if args.figures else ())
+    except DirectoryLocked as err:
+        raise ConfigError(str(err)) from None
     for claim in metrics.get("claims", []):
         mark = "PASS" if claim["passed"] else "FAIL"
-        print(f"{mark}  {claim['id']}: measured {claim['measured']:.4g}, required "
-              f"{claim.get('relation', 'vs')} {claim['expected']:.4g}")
+        print(f"{mark}  {claim['id']}: measured {_number(claim['measured'], claim)}, required "
+              f"{claim.get('relation', 'vs')} {_number(claim['expected'], claim)}")
+    for line in metrics.get("divergence", {}).get("runs", []):
+        print(f"diverged: {line}")
     print(f"wrote {Path(args.out) / 'metrics.json'}")
     return 0
+
+
+def _number(value, claim) -> str:
+    if value is None:
+        return claim.get("reason") or "none"
+    return f"{value:.4g}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -153,6 +167,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if cmd == "data":
         pipeline.run_data(args.experiment, args.cfg, args.seed, args.out)
     elif cmd == "train":
+        check_device(args.device)
         pipeline.run_train(args.experiment, args.cfg, args.seed, args.data, args.device,
                            args.threads, args.out_npz, args.out_json)
     elif cmd == "metrics":

@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,9 +47,26 @@ def preset_names() -> list[str]:
     return ["default"] + sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
 
 
+def parse_yaml(text: str, where: str) -> Any:
+    """``yaml.safe_load``; a syntax error becomes a :class:`ConfigError` naming the line."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"{where}{line}: not valid YAML: {problem}") from None
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as f:
-        data = yaml.safe_load(f) or {}
+    """A YAML mapping from ``path``; a missing file or bad YAML is a :class:`ConfigError`."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot be read as a config file ({err})") from None
+    data = parse_yaml(text, str(path)) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
     return data
@@ -104,7 +123,11 @@ def _describe(error) -> str:
     if validator == "enum":
         return f"{key}: {error.instance!r} is not one of {', '.join(map(str, expected))}"
     if validator == "type":
-        return f"{key}: {error.instance!r} is not of type {expected}"
+        hint = ""
+        if isinstance(error.instance, str) and _NUMBER_LIKE.fullmatch(error.instance.strip()):
+            hint = (f" (YAML reads {error.instance!r} as a string: write an exponent with a dot "
+                    "and a signed exponent, e.g. 1.0e-3, or 0.001)")
+        return f"{key}: {error.instance!r} is not of type {expected}{hint}"
     if validator in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         rel = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=",
                "exclusiveMaximum": "<"}[validator]
@@ -114,11 +137,59 @@ def _describe(error) -> str:
     return f"{key}: {error.message}"
 
 
-def validate(config: Mapping[str, Any]) -> None:
-    """Check ``config`` against the schema; raise :class:`ConfigError` listing every problem."""
-    import jsonschema  # here, not at the top: running experiments needs no schema library
+# What a number looks like to a person but YAML 1.1 reads as a string (``1e-3``, ``2E5``).
+_NUMBER_LIKE = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
-    validator = jsonschema.Draft202012Validator(schema())
+
+def nonfinite_paths(node: Any, path: tuple[str, ...] = ()) -> list[str]:
+    """The dotted paths of every NaN or +-inf float in ``node`` (mappings and lists walked)."""
+    if isinstance(node, float):
+        return [] if math.isfinite(node) else [".".join(path) or "(top level)"]
+    if isinstance(node, Mapping):
+        return [p for k, v in node.items() for p in nonfinite_paths(v, (*path, str(k)))]
+    if isinstance(node, (list, tuple)):
+        return [p for i, v in enumerate(node) for p in nonfinite_paths(v, (*path, str(i)))]
+    return []
+
+
+def check_finite(config: Mapping[str, Any]) -> None:
+    """Reject NaN and +-inf anywhere in the configuration, naming each key's full path.
+
+    JSON Schema cannot: ``minimum``/``maximum`` never reject NaN and ``type: number`` accepts
+    inf, so this runs first, before the schema and before any experiment's check sees a value.
+    """
+    bad = nonfinite_paths(config)
+    if bad:
+        lines = "\n".join(f"  - {p}: {_value_at(config, p)} is not a finite number" for p in bad)
+        raise ConfigError(f"invalid configuration:\n{lines}")
+
+
+def _value_at(config: Mapping[str, Any], dotted: str) -> Any:
+    node: Any = config
+    for part in dotted.split("."):
+        node = node[int(part)] if isinstance(node, (list, tuple)) else node[part]
+    return node
+
+
+_VALIDATOR = None
+
+
+def _validator():
+    # Built once per process: parsing the schemas again for every check would slow the
+    # workflow's parse, which runs this on every snakemake call.
+    global _VALIDATOR
+    if _VALIDATOR is None:
+        import jsonschema  # here, not at the top: running experiments needs no schema library
+
+        _VALIDATOR = jsonschema.Draft202012Validator(schema())
+    return _VALIDATOR
+
+
+def validate(config: Mapping[str, Any]) -> None:
+    """Check ``config`` for non-finite numbers, then against the schema; raise
+    :class:`ConfigError` listing every problem."""
+    check_finite(config)
+    validator = _validator()
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         lines = "\n".join(f"  - {_describe(e)}" for e in errors)
@@ -150,7 +221,7 @@ def apply_overrides(section: Mapping[str, Any], assignments: Sequence[str],
         if "=" not in item:
             raise ConfigError(f"--set {item!r}: expected key=value")
         key, raw = item.split("=", 1)
-        value = yaml.safe_load(raw)
+        value = parse_yaml(raw, f"--set {item!r}")
         node = result
         parts = key.strip().split(".")
         for depth, part in enumerate(parts):

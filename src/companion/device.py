@@ -26,6 +26,24 @@ def set_threads(threads: int) -> None:
         pass
 
 
+def check_device(name: str) -> None:
+    """Raise :class:`companion.config.ConfigError` when ``name`` cannot be used on this machine:
+    unknown, or ``cuda`` where torch sees no CUDA device (saying what it found)."""
+    from companion.config import ConfigError
+
+    if name not in ALLOWED_DEVICES:
+        raise ConfigError(f"device: {name!r} is not one of {', '.join(ALLOWED_DEVICES)}")
+    if name != "cuda":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        build = (f"a CUDA {torch.version.cuda} build" if torch.version.cuda
+                 else "a CPU-only build")
+        raise ConfigError(f"device: 'cuda' was asked for, but torch {torch.__version__} "
+                          f"({build}) sees no CUDA device; use device: auto or cpu")
+
+
 def resolve_device(name: str) -> torch.device:  # noqa: F821 - torch imported lazily
     """Map a configured device name to a ``torch.device``: ``auto`` is CUDA when present, else CPU.
 

@@ -8,10 +8,13 @@ that a later run would mistake for a finished one.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import platform
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -25,23 +28,99 @@ os.umask(_UMASK)
 _VERSIONED = ("numpy", "scipy", "torch", "matplotlib", "snakemake", "jinja2", "weasyprint")
 
 
+# Temporary files being written by this process, removed if it is terminated (SIGTERM is what a
+# scheduler sends at a time limit; SIGKILL cannot be caught, so the next writer of the same
+# target removes what it left, see remove_stale_temporaries).
+_LIVE_TEMPORARIES: set[Path] = set()
+_HANDLER_INSTALLED = False
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    for tmp in list(_LIVE_TEMPORARIES):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _install_sigterm_cleanup() -> None:
+    global _HANDLER_INSTALLED
+    if _HANDLER_INSTALLED or threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    _HANDLER_INSTALLED = True
+
+
+def _temporary_prefix(target: Path) -> str:
+    return f".{target.name}."
+
+
+def remove_stale_temporaries(target: str | os.PathLike[str]) -> list[Path]:
+    """Remove temporary siblings ``.<name>.*`` of ``target`` left by a killed writer."""
+    target = Path(target)
+    removed = []
+    if target.parent.is_dir():
+        for stale in target.parent.glob(f"{glob.escape(_temporary_prefix(target))}*"):
+            if stale not in _LIVE_TEMPORARIES and stale.is_file():
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+                    removed.append(stale)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str], suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
+
+    Stale temporaries of ``path`` are removed first, and this one is removed on SIGTERM.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or target.suffix,
+    _install_sigterm_cleanup()
+    remove_stale_temporaries(target)
+    fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(target), suffix=suffix or target.suffix,
                                dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    _LIVE_TEMPORARIES.add(tmp_path)
     try:
         yield tmp_path
         # mkstemp makes the file private (0600); results are ordinary files, readable by others.
         os.chmod(tmp_path, 0o666 & ~_UMASK)
         os.replace(tmp_path, target)
     finally:
+        _LIVE_TEMPORARIES.discard(tmp_path)
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+class DirectoryLocked(RuntimeError):
+    """Another live process holds the output directory."""
+
+
+@contextlib.contextmanager
+def directory_lock(directory: str | os.PathLike[str]) -> Iterator[Path]:
+    """Hold ``directory/.lock`` (an exclusive ``flock``) for the block; a second holder fails at
+    once with :class:`DirectoryLocked` naming the directory and the other process."""
+    import fcntl
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = directory / ".lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            raise DirectoryLocked(f"--out {directory}: another run (pid {holder}) is writing "
+                                  "there; wait for it or choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield lock
+    finally:
+        os.close(fd)
 
 
 def _jsonable(value: Any) -> Any:
@@ -59,6 +138,12 @@ def _jsonable(value: Any) -> Any:
         f = float(value)
         return f if np.isfinite(f) else None
     return value
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data: NumPy values become plain numbers, NaN and inf ``None``
+    (what :func:`write_json` stores; summaries return it so they are plain JSON in memory too)."""
+    return _jsonable(value)
 
 
 def write_json(path: str | os.PathLike[str], obj: Any) -> None:

@@ -10,15 +10,21 @@ from typing import Any
 
 from companion import experiments
 from companion.config import ConfigError, validate
+from companion.memory import check_memory
 
 
-def check_config(config: Mapping[str, Any]) -> None:
-    """The schema, then each configured experiment's own ``check``; raises :class:`ConfigError`."""
+def check_config(config: Mapping[str, Any],
+                 mem_overrides: Mapping[str, float] | None = None) -> None:
+    """Finite numbers and the schema, each configured experiment's own ``check``, then every
+    job's estimated peak memory against its ``mem_mb`` (``mem_overrides``: per-rule values from
+    the command line); raises :class:`ConfigError` naming the key."""
     validate(config)
+    modules = {exp_id: experiments.get(exp_id) for exp_id in config["experiments"]}
     for exp_id, section in config["experiments"].items():
-        check = getattr(experiments.get(exp_id), "check", None)
+        check = getattr(modules[exp_id], "check", None)
         if check is not None:
             check(section)
+    check_memory(config, modules, mem_overrides)
 
 
 def export_source_path(src_root: str | os.PathLike[str]) -> None:

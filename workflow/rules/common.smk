@@ -15,8 +15,25 @@ from companion import experiments as _registry
 from companion.config import config_hash
 from companion.workflow import ConfigError, check_config, export_source_path, git_commit
 
+
+
+def _mem_overrides():
+    """``--set-resources RULE:mem_mb=N`` values, so the memory check sees what jobs will get."""
+    found = {}
+    try:
+        overrides = workflow.resource_settings.overwrite_resources
+        for rule_name, mapping in overrides.items():
+            value = mapping.get("mem_mb") if hasattr(mapping, "get") else None
+            value = getattr(value, "value", value)
+            if isinstance(value, (int, float)):
+                found[rule_name] = float(value)
+    except AttributeError:  # another Snakemake version: the config's mem_mb alone is checked
+        pass
+    return found
+
+
 try:
-    check_config(config)
+    check_config(config, _mem_overrides())
 except ConfigError as err:
     raise WorkflowError(f"{err}\n(no job was started)")
 
@@ -55,7 +72,7 @@ def seeds(exp):
 def experiment_sources(w):
     """The code an experiment's stages run: its module, what it imports, and the stage driver."""
     exp_module = _registry.get(w.exp)
-    files = [f"{SRC}/experiments/{w.exp}.py", f"{SRC}/pipeline.py"]
+    files = [f"{SRC}/experiments/{w.exp}.py", f"{SRC}/pipeline.py", f"{SRC}/divergence.py"]
     files += [f"{SRC}/{path}" for path in getattr(exp_module, "SOURCES", ())]
     return sorted(set(files))
 
@@ -87,10 +104,12 @@ REPORT_CODE = sorted(glob(f"{SRC}/report/*.py"))
 
 
 def report_text(w):
-    """The text one language's report reads: its own prose, and the shared formulas."""
+    """The text one language's report reads: its own prose, and the shared formulas and
+    lecture references (slides, try-it commands)."""
     files = [f"report/text/{w.lang}/main.yaml"]
     files += [f"report/text/{w.lang}/experiments/{e}.yaml" for e in EXPS]
     files += [f"report/text/formulas/{e}.yaml" for e in EXPS]
+    files += [f"report/text/lecture/{e}.yaml" for e in EXPS]
     return files
 
 

@@ -71,3 +71,16 @@ def save(fig, path: str | os.PathLike[str]) -> Path:
         fig.savefig(tmp, format="svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     return target
+
+
+def placeholder_figure(path: str | os.PathLike[str], lang: str, note: str) -> Path:
+    """A figure that says the run diverged (and where) in place of curves of non-finite values."""
+    import textwrap
+
+    fig, ax = new_figure(height=1.6)
+    ax.set_axis_off()
+    title = tr(lang, "The run diverged: no figure", "実行が発散したため図はない")
+    ax.text(0.5, 0.62, title, ha="center", va="center", fontsize=11, transform=ax.transAxes)
+    ax.text(0.5, 0.28, textwrap.fill(note, 90), ha="center", va="center", fontsize=7,
+            transform=ax.transAxes)
+    return save(fig, path)
