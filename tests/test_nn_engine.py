@@ -265,3 +265,21 @@ def test_recorded_parameters_and_initial_scale():
         # The movement recorded by fit is the distance between the recorded parameters.
         np.testing.assert_allclose(np.linalg.norm((rec[1] - rec[0]).reshape(2, -1), axis=1),
                                    hist.movement[name][1], rtol=1e-10)
+
+
+@pytest.mark.parametrize("act", ["relu", "sigmoid"])
+def test_output_bias_closed_form_equals_autograd_and_torch_module(act):
+    x, y = _data()
+    y = y + 3.0  # a target with a large mean: the output bias must move
+    make = lambda: MLPEnsemble(5, [6, 9], activation_name=act, parameterisation="standard",  # noqa: E731
+                               bias=True, output_bias=True, seed=4, dtype=DT)
+    models = [make(), make()]
+    runs = [fit(m, x, y, steps=5, lr=0.3, closed_form=c, record_at=np.arange(6))
+            for m, c in zip(models, (True, False), strict=True)]
+    np.testing.assert_allclose(runs[0].loss, runs[1].loss, rtol=1e-11)
+    assert "c" in runs[0].movement and np.all(runs[0].movement["c"][-1] > 0.1)
+    np.testing.assert_allclose(runs[0].movement["c"], runs[1].movement["c"], rtol=1e-9)
+    with torch.no_grad():
+        for e in range(2):
+            module_out = models[0].torch_module(e)(x)[:, 0]
+            torch.testing.assert_close(module_out, models[0](x)[e], rtol=1e-12, atol=1e-12)
