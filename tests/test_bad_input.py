@@ -145,8 +145,8 @@ def test_memory_estimates_fit_every_preset() -> None:
 
 
 def test_number_written_as_yaml_string_gets_a_hint() -> None:
-    msg = _rejected("gld_gibbs", moment_tol="1e-3")
-    assert "gld_gibbs.moment_tol: '1e-3' is not of type number (YAML reads '1e-3'" in msg
+    msg = _rejected("gld_gibbs", relax_tol="1e-3")
+    assert "gld_gibbs.relax_tol: '1e-3' is not of type number (YAML reads '1e-3'" in msg
     assert "1.0e-3" in msg
 
 

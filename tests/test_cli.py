@@ -58,8 +58,8 @@ def test_experiment_checks_run_outside_the_workflow_too(tmp_path: Path) -> None:
     proc = companion("run", "gld_gibbs", "--preset", "tiny", "--set", "n_chains=1001",
                      "--out", str(tmp_path / "d1"))
     assert proc.returncode == 2
-    assert "experiments.gld_gibbs.n_chains: must be a multiple of 8" in proc.stderr
+    assert "experiments.gld_gibbs.n_chains: must be a multiple of 16" in proc.stderr
     bad = tmp_path / "bad.yaml"
     bad.write_text("experiments:\n  gld_gibbs:\n    n_chains: 1001\n")
     proc = companion("validate", "--preset", "tiny", "--configfile", str(bad))
-    assert proc.returncode == 2 and "must be a multiple of 8" in proc.stderr
+    assert proc.returncode == 2 and "must be a multiple of 16" in proc.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 
+import numpy as np
 import pytest
 
 from companion import pipeline
@@ -29,7 +30,8 @@ def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
     assert len(s["iterations"]) == len(s["kl_curves"][0])
     assert s["iterations"][0] == 0 and s["iterations"][-1] == tiny["n_steps"]
     ids = [c["id"] for c in metrics["claims"]]
-    assert ids == ["D1.moments_match_gibbs", "D1.kl_decays", "D1.floor_grows_with_eta",
+    assert ids == ["D1.moments_match_chain_law", "D1.relaxation_rate", "D1.floor_grows_with_eta",
+                   "D1.floor_order",
                    "D1.mass_at_global_min"]
     # The chains really moved from the shallow well towards the Gibbs law.
     for p in range(n_pairs):
@@ -69,7 +71,7 @@ def test_check_rejects_a_step_size_that_diverges(tiny: dict) -> None:
 
 
 @pytest.mark.parametrize(("key", "value", "match"), [
-    ("n_chains", 2047, "n_chains: must be a multiple of 8"),
+    ("n_chains", 2047, "n_chains: must be a multiple of 16"),
     ("bin_range", [1.0, -1.0], "bin_range"),
     ("betas", [2.0, -1.0], "betas: every value must be > 0"),
     ("window_frac", 0.001, "window_frac"),
@@ -79,3 +81,101 @@ def test_check_rejects_other_bad_values(tiny: dict, key: str, value, match: str)
     cfg[key] = value
     with pytest.raises(ConfigError, match=match):
         gld_gibbs.check(cfg)
+
+
+# --- verdicts on runs built by hand from the discrete chain's exact law ---------------------------
+
+def _synthetic_cfg(tiny: dict) -> dict:
+    return {**tiny, "seeds": [0], "betas": [2.0, 4.0], "etas": [0.03, 0.07, 0.15],
+            "n_chains": 8192, "n_steps": 1500, "record_every": 10, "window_frac": 0.4}
+
+
+def _synthetic_run(cfg: dict, seed: int, tau_factor: float = 1.0, mean_shift: float = 0.0,
+                   law_eta=lambda eta: eta) -> tuple[dict, dict]:
+    """One seed's run whose chains are independent draws, at every record, from the mixture
+    ``w(t) start + (1 - w(t)) pi_eta`` with ``w(t) = exp(-t / (tau_factor tau_gap))``: the exact
+    law with the exact relaxation (``tau_factor = 1``) or a perturbed one. ``law_eta`` picks the
+    step size whose chain law is sampled (the identity for the exact law), ``mean_shift`` moves
+    every sample by that many Gibbs standard deviations."""
+    from companion.theory import gibbs as theory
+
+    rng = np.random.default_rng(seed)
+    betas, etas = gld_gibbs._pairs(cfg)
+    steps = gld_gibbs._record_steps(cfg)
+    edges = gld_gibbs._edges(cfg)
+    coeffs = cfg["potential"]
+    _, lo, hi = theory.global_basin(coeffs)
+    g, n = gld_gibbs.GROUPS, cfg["n_chains"] // gld_gibbs.GROUPS
+    n_rec, n_pairs = len(steps), len(betas)
+    counts = np.zeros((n_rec, n_pairs, g, len(edges) + 1), dtype=np.int32)
+    moments = np.zeros((n_rec, n_pairs, g, 2))
+    in_basin = np.zeros((n_rec, n_pairs, g), dtype=np.int64)
+    for p, (beta, eta) in enumerate(zip(betas, etas, strict=True)):
+        law = theory.euler_stationary_law(coeffs, beta, law_eta(eta))
+        h = law.x[1] - law.x[0]
+        sd = np.sqrt(theory.gibbs_law(coeffs, beta).variance)
+        tau = tau_factor * theory.euler_relaxation_time(coeffs, beta, eta)
+        for r, k in enumerate(steps):
+            w = np.exp(-k * eta / tau)
+            start = rng.random((g, n)) < w
+            x = rng.choice(law.x, size=(g, n), p=law.weights) + h * (rng.random((g, n)) - 0.5)
+            x = np.where(start, rng.normal(cfg["init_mean"], cfg["init_std"], (g, n)), x)
+            x = x + mean_shift * sd
+            cell = np.searchsorted(edges, x, side="left")
+            for j in range(g):
+                counts[r, p, j] = np.bincount(cell[j], minlength=len(edges) + 1)
+            moments[r, p, :, 0] = x.sum(-1)
+            moments[r, p, :, 1] = (x ** 2).sum(-1)
+            in_basin[r, p] = ((x >= lo) & (x < hi)).sum(-1)
+    arrays = {"steps": steps, "beta": betas, "eta": etas, "counts": counts, "moments": moments,
+              "in_basin": in_basin, "nonfinite": np.zeros_like(in_basin)}
+    scalars = {"n_chains": cfg["n_chains"], "n_steps": cfg["n_steps"], "nonfinite_final": 0,
+               "final_mean": moments[-1, :, :, 0].sum(-1) / cfg["n_chains"],
+               "final_var": np.ones(n_pairs)}
+    return arrays, scalars
+
+
+def _verdicts(cfg: dict, runs: list) -> dict[str, dict]:
+    return {c["id"]: c for c in gld_gibbs.summarize(cfg, runs)["claims"]}
+
+
+@pytest.fixture(scope="module")
+def synthetic(tiny: dict) -> tuple[dict, dict]:
+    cfg = _synthetic_cfg(tiny)
+    return cfg, _verdicts(cfg, [_synthetic_run(cfg, 0)])
+
+
+def test_the_exact_chain_law_passes_every_verdict(synthetic) -> None:
+    _, claims = synthetic
+    failed = {k: c["detail"] for k, c in claims.items() if not c["passed"]}
+    assert not failed, failed
+
+
+def test_a_relaxation_twice_too_slow_fails_the_rate(synthetic) -> None:
+    cfg, exact = synthetic
+    claims = _verdicts(cfg, [_synthetic_run(cfg, 0, tau_factor=2.0)])
+    assert not claims["D1.relaxation_rate"]["passed"]
+    assert claims["D1.relaxation_rate"]["measured"] > 0.5
+    assert exact["D1.relaxation_rate"]["measured"] < float(cfg["relax_tol"])
+
+
+def test_a_mean_off_by_a_percent_of_a_standard_deviation_fails_the_z_tests(synthetic) -> None:
+    cfg, _ = synthetic
+    claims = _verdicts(cfg, [_synthetic_run(cfg, 0, mean_shift=0.01)])
+    assert not claims["D1.moments_match_chain_law"]["passed"]
+
+
+def test_a_floor_of_order_eta_fails_the_order(synthetic) -> None:
+    # Sampling the chain law of step sqrt(0.02 eta) gives KL ~ eta^1.1 instead of eta^2.2.
+    cfg, _ = synthetic
+    claims = _verdicts(cfg, [_synthetic_run(cfg, 0, law_eta=lambda eta: np.sqrt(0.02 * eta))])
+    assert not claims["D1.floor_order"]["passed"]
+    assert claims["D1.floor_order"]["measured"] > 0.5
+
+
+def test_relaxation_fit_recovers_an_exponential() -> None:
+    t = np.arange(0.0, 30.0, 0.5)
+    tau, used = gld_gibbs.relaxation_fit(t, 0.8 * np.exp(-t / 3.0), (0.03, 0.5), 4)
+    assert tau == pytest.approx(3.0, rel=1e-9) and used >= 4
+    tau, used = gld_gibbs.relaxation_fit(t[:3], 0.8 * np.exp(-t[:3] / 3.0), (0.03, 0.5), 4)
+    assert np.isnan(tau)

@@ -18,7 +18,7 @@ from experiment_helpers import run_tiny, tiny_section
 SERIES = ("width", "rel_change_ntk", "rel_change_mf", "gram_change_ntk", "gram_change_mf",
           "lam_min_ntk")
 CLAIMS = ["B6.ntk_movement_slope", "B6.mf_movement_order_one", "B6.ntk_gram_change_bound",
-          "B6.ntk_linear_convergence"]
+          "B6.mf_kernel_moves", "B6.ntk_loss_rate", "B6.ntk_linearised_loss"]
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +43,11 @@ def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
     assert all(len(r) == len(table["columns"]) for r in table["rows"])
 
 
-def _synthetic_run(widths, ntk_slope, mf_slope, gram_slope, seed=0):
+def _synthetic_run(widths, ntk_slope, mf_slope, gram_slope, seed=0, mf_gram_slope=0.0):
     """A run file as train() writes it, with power laws of chosen slopes and a linear-model loss."""
     rng = np.random.default_rng(seed)
     m = np.asarray(widths, dtype=float)
-    n, steps = 8, np.array([0, 1, 5, 20, 50])
+    n, steps = 8, np.array([0, 1, 5, 20, 50, 100, 150, 200])
     a = rng.standard_normal((n, n))
     gram0 = (a @ a.T + n * np.eye(n)) / n / n
     y = rng.standard_normal(n)
@@ -60,7 +60,7 @@ def _synthetic_run(widths, ntk_slope, mf_slope, gram_slope, seed=0):
         "width": m, "steps": steps, "y": y, "f0_widest_ntk": np.zeros(n), "gram0_widest_ntk": gram0,
         "rel_change_w1": np.stack([0.9 * m**ntk_slope, 0.7 * m**mf_slope]),
         "rel_change_w2": np.stack([m**-0.5, m**0.0]),
-        "gram_change": np.stack([m**gram_slope, 3.0 * m**0.0]),
+        "gram_change": np.stack([m**gram_slope, 3.0 * (m / m[0])**mf_gram_slope]),
         "lam_min0": np.full((2, m.size), lam[0]), "lam_max0": np.full((2, m.size), lam[-1]),
         "lam_min_t": np.full((2, m.size), lam[0]),
         "loss": np.broadcast_to(loss, (2, m.size, steps.size)).copy(),
@@ -68,18 +68,51 @@ def _synthetic_run(widths, ntk_slope, mf_slope, gram_slope, seed=0):
     return arrays, {"lr": lr, "lam_min_inf": lam[0], "lam_max_inf": lam[-1]}
 
 
+def _passed(summary: dict) -> dict[str, bool]:
+    return {c["id"]: c["passed"] for c in summary["claims"]}
+
+
 def test_verdicts_follow_the_numbers(tiny: dict) -> None:
     widths = [64, 128, 256, 512]
     good = b6.summarize(tiny, [_synthetic_run(widths, -0.5, 0.0, -0.8)])
-    assert [c["passed"] for c in good["claims"]] == [True, True, True, True]
+    assert list(_passed(good).values()) == [True] * len(CLAIMS)
     assert good["claims"][0]["measured"] == pytest.approx(-0.5)
+    assert "one seed" in good["claims"][0]["detail"]  # no spread from a single seed
     bad = b6.summarize(tiny, [_synthetic_run(widths, -0.25, -0.3, -0.2)])
-    assert [c["passed"] for c in bad["claims"]] == [False, False, False, True]
+    assert [c["passed"] for c in bad["claims"]][:3] == [False, False, False]
     assert bad["claims"][1]["measured"] == pytest.approx(-0.3)
-    # A loss that decays slower than the envelope fails the convergence claim.
+
+
+def test_a_mean_field_kernel_that_settles_fails_the_contrast(tiny: dict) -> None:
+    widths = [64, 128, 256, 512]
+    settles = b6.summarize(tiny, [_synthetic_run(widths, -0.5, 0.0, -0.8, mf_gram_slope=-0.5)])
+    assert not _passed(settles)["B6.mf_kernel_moves"]
+    assert _passed(settles)["B6.ntk_movement_slope"]
+
+
+def test_a_loss_decaying_at_another_rate_fails_the_rate(tiny: dict) -> None:
+    widths = [64, 128, 256, 512]
     arrays, scalars = _synthetic_run(widths, -0.5, 0.0, -0.8)
-    arrays["loss"][0, -1, 1:] = arrays["loss"][0, -1, 0] * 0.999
-    assert not b6.summarize(tiny, [(arrays, scalars)])["claims"][3]["passed"]
+    steps = arrays["steps"].astype(float)
+    loss = arrays["loss"][0, -1].copy()
+    for factor in (0.6, 1.5):
+        # Same start, log L bent so its late slope is `factor` times the linearised one.
+        late = steps >= steps[-1] / 2
+        slope = np.polyfit(steps[late], np.log(loss[late]), 1)[0]
+        bent = loss * np.exp((factor - 1.0) * slope * steps)
+        arrays["loss"][0, -1] = bent
+        verdicts = _passed(b6.summarize(tiny, [(arrays, scalars)]))
+        assert not verdicts["B6.ntk_loss_rate"], factor
+        assert not verdicts["B6.ntk_linearised_loss"], factor
+    # A loss off the linearised curve by a constant factor of 3 keeps its rate, not its curve.
+    arrays["loss"][0, -1] = 3.0 * loss
+    verdicts = _passed(b6.summarize(tiny, [(arrays, scalars)]))
+    assert verdicts["B6.ntk_loss_rate"] and not verdicts["B6.ntk_linearised_loss"]
+
+
+def test_seed_spread_is_unbiased() -> None:
+    assert b6._seed_sd([1.0, 3.0]) == pytest.approx(np.sqrt(2.0))
+    assert b6._seed_sd([1.0]) is None
 
 
 def test_check_and_schema(tiny: dict) -> None:

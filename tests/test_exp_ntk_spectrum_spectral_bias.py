@@ -12,11 +12,13 @@ from companion import config
 from companion.config import ConfigError, load_config
 from companion.experiments import ntk_spectrum_spectral_bias as b7
 from companion.theory import ntk as theory
+from companion.theory.powerlaw import asymptotic_exponent
 
 from experiment_helpers import run_tiny, tiny_section
 
 CLAIMS = ["B7.decay_exponent", "B7.odd_degrees_vanish", "B7.empirical_spectrum",
-          "B7.learned_in_degree_order", "B7.fit_times_match_eigenvalues"]
+          "B7.sample_spectrum", "B7.lazy_regime", "B7.learned_in_degree_order",
+          "B7.fit_times_match_kernel", "B7.fit_times_match_eigenvalues"]
 
 
 @pytest.fixture(scope="module")
@@ -37,48 +39,101 @@ def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
     assert all(isinstance(c["detail"], str) for c in metrics["claims"])
 
 
-def _synthetic_run(cfg: dict, order=None):
-    """A run file with exact (1 - lr mu_k)^t component curves and the exact spectrum."""
+def _synthetic_run(cfg: dict, order=None, kernel_order=None, kernel_change=0.05,
+                   blind_share=1.0, lr=2.0):
+    """A run file with exact (1 - lr mu_k)^t component curves and the exact spectrum; ``order``
+    and ``kernel_order`` permute which degree's curve the network and kernel GD follow, an odd
+    target's kernel curve stays at ``blind_share``."""
     d = cfg["d"]
-    lr = 2.0
     steps = np.unique(np.round(np.geomspace(1, 4000, 60))).astype(int)
     steps = np.concatenate([[0], steps])
     targets = cfg["target_degrees"]
     mu = theory.relu_ntk_eigenvalues(d, np.arange(cfg["max_degree"] + 1))
-    curves = np.stack([(1 - lr * mu[k]) ** steps for k in (order or targets)], axis=1)
+
+    def curves(degrees):
+        return np.stack([np.full(steps.size, blind_share) if mu[k] == 0 else
+                         (1 - lr * mu[k]) ** steps for k in degrees], axis=1)
+
     spectrum, _ = theory.spectrum_with_multiplicity(d, mu, np.arange(cfg["max_degree"] + 1))
     spectrum = spectrum[: cfg["n_gram"]]
     arrays = {"spectrum_empirical": spectrum, "spectrum_infinite": spectrum, "steps": steps,
-              "coef": curves[:, None, :], "coef_kernel": curves,
-              "train_loss": np.zeros((steps.size, 1))}
+              "coef": curves(order or targets)[:, None, :],
+              "coef_kernel": curves(kernel_order or targets),
+              "train_loss": np.zeros((steps.size, 1)),
+              "kernel_change": np.array([kernel_change]), "param_change": np.array([0.1])}
     return arrays, {"lr": lr, "lam_max_train": 0.2, "n_gram": cfg["n_gram"]}
 
 
+def _passed(summary: dict) -> dict[str, bool]:
+    return {c["id"]: c["passed"] for c in summary["claims"]}
+
+
 def test_verdicts_follow_the_numbers(tiny: dict) -> None:
-    cfg = {**tiny, "target_degrees": [1, 2, 4], "max_degree": 40}
+    cfg = {**tiny, "target_degrees": [1, 2, 3, 4], "max_degree": 40, "exponent_rel_tol": 0.02}
     good = b7.summarize(cfg, [_synthetic_run(cfg)])
-    passed = {c["id"]: c["passed"] for c in good["claims"]}
-    assert passed["B7.odd_degrees_vanish"] and passed["B7.empirical_spectrum"]
-    assert passed["B7.learned_in_degree_order"] and passed["B7.fit_times_match_eigenvalues"]
-    assert good["claims"][0]["measured"] == pytest.approx(
-        -np.polyfit(np.log([1, *range(2, 41, 2)]),
-                    np.log(theory.relu_ntk_eigenvalues(5, [1, *range(2, 41, 2)])), 1)[0])
-    # Components learned out of order fail both timing claims.
-    bad = b7.summarize(cfg, [_synthetic_run(cfg, order=[2, 1, 4])])
-    passed = {c["id"]: c["passed"] for c in bad["claims"]}
-    assert not passed["B7.learned_in_degree_order"]
-    assert not passed["B7.fit_times_match_eigenvalues"]
-    # A spectrum off by 30% in one block fails the spectrum claim.
+    passed = _passed(good)
+    assert all(passed.values()), passed
+    assert "B7.odd_component_kernel_blind" in passed
+    # Components learned out of order fail both timing claims against the kernel.
+    bad = _passed(b7.summarize(cfg, [_synthetic_run(cfg, order=[2, 1, 3, 4])]))
+    assert not bad["B7.learned_in_degree_order"]
+    assert not bad["B7.fit_times_match_kernel"]
+    assert not bad["B7.fit_times_match_eigenvalues"]
+    # A net that follows kernel GD, both off the population's times (their curves belong to a
+    # step 1.5 times the recorded one), passes the kernel comparison and fails the population's.
+    arrays, scalars = _synthetic_run(cfg)
+    shifted = _passed(b7.summarize(cfg, [(arrays, {**scalars, "lr": 1.5 * scalars["lr"]})]))
+    assert shifted["B7.fit_times_match_kernel"]
+    assert not shifted["B7.fit_times_match_eigenvalues"]
+    # A spectrum off by 30% in one block fails the width claim, not the sample claim.
     arrays, scalars = _synthetic_run(cfg)
     arrays["spectrum_empirical"] = arrays["spectrum_empirical"] * np.where(
         np.arange(arrays["spectrum_empirical"].size) < 1, 1.3, 1.0)
-    assert not {c["id"]: c["passed"] for c in b7.summarize(cfg, [(arrays, scalars)])["claims"]}[
-        "B7.empirical_spectrum"]
+    verdicts = _passed(b7.summarize(cfg, [(arrays, scalars)]))
+    assert not verdicts["B7.empirical_spectrum"] and verdicts["B7.sample_spectrum"]
+    arrays["spectrum_infinite"] = arrays["spectrum_empirical"]
+    verdicts = _passed(b7.summarize(cfg, [(arrays, scalars)]))
+    assert verdicts["B7.empirical_spectrum"] and not verdicts["B7.sample_spectrum"]
+
+
+def test_a_moving_kernel_fails_the_lazy_regime(tiny: dict) -> None:
+    cfg = {**tiny, "target_degrees": [1, 2, 4], "max_degree": 40}
+    verdicts = _passed(b7.summarize(cfg, [_synthetic_run(cfg, kernel_change=0.5)]))
+    assert not verdicts["B7.lazy_regime"]
+
+
+def test_kernel_gd_fitting_an_odd_component_fails_the_blind_spot(tiny: dict) -> None:
+    cfg = {**tiny, "target_degrees": [1, 2, 3], "max_degree": 40}
+    verdicts = _passed(b7.summarize(cfg, [_synthetic_run(cfg, blind_share=0.5)]))
+    assert not verdicts["B7.odd_component_kernel_blind"]
+
+
+@pytest.mark.parametrize("d", [3, 5, 8])
+def test_the_exponent_rule_finds_d(d: int) -> None:
+    # The rule of the decay claim, at the default max_degree; a plain log-log slope would give
+    # 4.58 at d = 5 and fail at d = 8 and 10.
+    degrees = b7._exponent_degrees(64)
+    mu = theory.relu_ntk_eigenvalues(d, degrees)
+    assert asymptotic_exponent(degrees, mu) == pytest.approx(d, rel=0.01)
+
+
+def test_a_wrong_decay_fails_the_exponent(tiny: dict, monkeypatch) -> None:
+    cfg = {**tiny, "target_degrees": [1, 2, 4], "max_degree": 64, "exponent_rel_tol": 0.02}
+    run = _synthetic_run(cfg)
+    assert _passed(b7.summarize(cfg, [run]))["B7.decay_exponent"]
+    exact = theory.relu_ntk_eigenvalues
+    # An operator decaying like k^-(d + 0.3) instead of k^-d.
+    monkeypatch.setattr(b7.theory, "relu_ntk_eigenvalues",
+                        lambda d, k: exact(d, k) * np.maximum(np.asarray(k), 1) ** -0.3)
+    claim = {c["id"]: c for c in b7.summarize(cfg, [run])["claims"]}["B7.decay_exponent"]
+    assert not claim["passed"] and claim["measured"] == pytest.approx(5.3, abs=0.02)
 
 
 def test_check_and_schema(tiny: dict) -> None:
     with pytest.raises(ConfigError, match=r"ntk_spectrum_spectral_bias\.target_degrees"):
-        b7.check({**tiny, "target_degrees": [1, 3]})
+        b7.check({**tiny, "target_degrees": [3, 5]})
+    with pytest.raises(ConfigError, match=r"ntk_spectrum_spectral_bias\.max_degree"):
+        b7.check({**tiny, "max_degree": 12})
     with pytest.raises(ConfigError, match=r"ntk_spectrum_spectral_bias\.n_gram"):
         b7.check({**tiny, "n_gram": 30, "spectrum_degrees": [0, 1, 2]})
     with pytest.raises(ConfigError, match=r"ntk_spectrum_spectral_bias\.width"):

@@ -191,9 +191,22 @@ def test_log_schedule():
     assert s[0] == 0 and s[-1] == 1000 and np.all(np.diff(s) > 0)
 
 
-def test_mean_field_rejects_depth():
+@pytest.mark.parametrize("parameterisation", ["mean_field", "one_step"])
+def test_two_layer_parameterisations_reject_depth(parameterisation):
     with pytest.raises(ValueError, match="two-layer"):
-        MLPEnsemble(3, [4], depth=2, parameterisation="mean_field")
+        MLPEnsemble(3, [4], depth=2, parameterisation=parameterisation)
+
+
+def test_one_step_scales_follow_ba_et_al():
+    # W_ij ~ N(0, 1/d), output (1/sqrt(N)) a with a_i ~ N(0, 1/N), first-layer step sqrt(N).
+    d, width = 400, 900
+    model = MLPEnsemble(d, [width], parameterisation="one_step", seed=0, dtype=DT)
+    w, a = (p.detach() for p in model.weights)
+    assert w.var().item() == pytest.approx(1.0 / d, rel=0.02)
+    assert a.var().item() == pytest.approx(1.0 / width, rel=0.15)
+    assert model.multipliers[1].item() == pytest.approx(width ** -0.5)
+    assert model.lr_scales[0].item() == pytest.approx(width ** 0.5)
+    assert model.multipliers[0].item() == 1.0
 
 
 @pytest.mark.parametrize("loss", ["squared", "logistic"])
@@ -273,3 +286,65 @@ def test_projected_ensemble_trains_and_padding_is_inert():
     torch.testing.assert_close(start, ProjectedEnsemble([2, 5], k=2, width=8,
                                                         seed=3).projection[0, :2])
     torch.testing.assert_close(before[0], (alone.inner(x2[0] @ start))[0].detach())
+
+
+def test_ridge_heldout_matches_a_direct_solve_and_picks_the_best_penalty():
+    from companion.nn.ridge import ridge_heldout
+
+    g = torch.Generator().manual_seed(0)
+    n, p = 80, 30
+    beta = torch.randn(p, generator=g, dtype=DT)
+    sets = []
+    for size in (n, 200, 300):
+        phi = torch.randn(size, p, generator=g, dtype=DT)
+        sets.append((phi, phi @ beta + 2.0 * torch.randn(size, generator=g, dtype=DT)))
+    lams = [1e-3, 1e-1, 1.0, 10.0, 1e3]
+    res = ridge_heldout(sets[0], sets[1], sets[2], lams)
+    phi, y = sets[0]
+    direct = []
+    for lam in lams:
+        a = torch.linalg.solve(phi.T @ phi / n + lam / p * torch.eye(p, dtype=DT), phi.T @ y / n)
+        direct.append(float((sets[1][0] @ a - sets[1][1]).pow(2).mean()))
+    np.testing.assert_allclose(res.val_path, direct, rtol=1e-9)
+    assert res.lam == lams[int(np.argmin(direct))]
+    # Noisy labels: neither the smallest nor the largest penalty is the best one.
+    assert res.lam not in (lams[0], lams[-1])
+    bad = (torch.full_like(phi, float("nan")), y)
+    assert np.isnan(ridge_heldout(bad, sets[1], sets[2], lams).test_mse)
+
+
+def test_recorded_parameters_and_initial_scale():
+    x, y = _data()
+    big = MLPEnsemble(5, [8, 8], parameterisation="mean_field", seed=0, dtype=DT)
+    small = MLPEnsemble(5, [8, 8], parameterisation="mean_field", seed=0, dtype=DT,
+                        init_scale=0.1)
+    for p, q in zip(big.params, small.params, strict=True):
+        np.testing.assert_allclose(q.detach().numpy(), 0.1 * p.detach().numpy(), rtol=1e-12)
+    w0 = [p.detach().clone() for p in small.params]
+    hist = fit(small, x, y, steps=5, lr=0.3, record_at=[0, 2, 5], record_params=True)
+    for name, p, p0 in zip(small.param_names, small.params, w0, strict=True):
+        rec = hist.params[name]
+        assert rec.shape == (3, *p.shape)
+        np.testing.assert_allclose(rec[0], p0.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(rec[-1], p.detach().numpy(), rtol=1e-12)
+        # The movement recorded by fit is the distance between the recorded parameters.
+        np.testing.assert_allclose(np.linalg.norm((rec[1] - rec[0]).reshape(2, -1), axis=1),
+                                   hist.movement[name][1], rtol=1e-10)
+
+
+@pytest.mark.parametrize("act", ["relu", "sigmoid"])
+def test_output_bias_closed_form_equals_autograd_and_torch_module(act):
+    x, y = _data()
+    y = y + 3.0  # a target with a large mean: the output bias must move
+    make = lambda: MLPEnsemble(5, [6, 9], activation_name=act, parameterisation="standard",  # noqa: E731
+                               bias=True, output_bias=True, seed=4, dtype=DT)
+    models = [make(), make()]
+    runs = [fit(m, x, y, steps=5, lr=0.3, closed_form=c, record_at=np.arange(6))
+            for m, c in zip(models, (True, False), strict=True)]
+    np.testing.assert_allclose(runs[0].loss, runs[1].loss, rtol=1e-11)
+    assert "c" in runs[0].movement and np.all(runs[0].movement["c"][-1] > 0.1)
+    np.testing.assert_allclose(runs[0].movement["c"], runs[1].movement["c"], rtol=1e-9)
+    with torch.no_grad():
+        for e in range(2):
+            module_out = models[0].torch_module(e)(x)[:, 0]
+            torch.testing.assert_close(module_out, models[0](x)[e], rtol=1e-12, atol=1e-12)

@@ -4,6 +4,7 @@ the same structure in Japanese and English."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import socket
@@ -209,3 +210,164 @@ def test_report_sources_list_templates_and_text() -> None:
     names = {f.name for f in files}
     assert {"base.html.j2", "experiment.html.j2", "style.css", "main.yaml"} <= names
     assert all(f.exists() for f in files if f.suffix in {".j2", ".css"})
+
+
+# ---------------------------------------------------------------- per-seed robustness
+
+def _row(context: dict[str, Any], claim_id: str) -> dict[str, Any]:
+    return next(r for r in context["ledger"]["rows"] if r["id"] == claim_id)
+
+
+@pytest.mark.parametrize("lang", helpers.LANGS)
+def test_ledger_marks_fragile_pooled_only_and_per_seed_counts(tmp_path: Path, lang: str) -> None:
+    from companion.report.context import build_context
+
+    inputs = helpers.build(tmp_path)
+    context = build_context(lang, inputs.metrics, inputs.figures_root, inputs.benchmarks,
+                            inputs.meta, tmp_path, **inputs.kwargs())
+    t = _main(lang)
+    robust = _row(context, "B1.risk_matches_theory")   # 2 of 3 seeds
+    fragile = _row(context, "B1.ridge_removes_peak")   # pooled pass, 1 of 3 seeds
+    pooled = _row(context, "D1.kl_decays")             # per_seed null
+    failed = _row(context, "D1.floor_grows_with_eta")  # pooled fail, its one seed passes
+    assert (robust["status"], robust["mark"]) == ("robust", "✓")
+    assert (fragile["status"], fragile["mark"], fragile["word"]) == \
+           ("fragile", "△", t["verdict"]["fragile"])
+    assert fragile["seeds_short"] == t["ledger"]["seeds"].format(k=1, n=3)
+    assert (pooled["status"], pooled["seeds_short"]) == ("pooled_only", t["ledger"]["pooled_only"])
+    assert failed["status"] == "failed"
+    assert failed["some_seeds"] == t["ledger"]["some_seeds"].format(k=1, n=1)
+    # The spread is min...max over the seeds' finite values (a null one is left out).
+    assert str(robust["spread"]) == "0.0398…0.152"
+    assert str(fragile["spread"]) == "0.512…1.02"
+    assert pooled["spread"] is None and failed["spread"] is None  # pooled only; one seed
+    assert context["ledger"]["counts"] == {"robust": 1, "fragile": 1, "pooled_only": 1,
+                                           "failed": 1}
+    summary = context["ledger"]["summary"]
+    assert summary.startswith(t["ledger"]["summary"].format(
+        passed=3, total=4, robust=2, fragile=1, failed=1))
+    assert t["ledger"]["summary_pooled"].format(pooled=1) in summary
+
+
+@pytest.mark.parametrize(("passed", "seeds", "status"), [
+    (True, [True, False], "robust"),             # exactly half: not fewer than half
+    (True, [True, False, False], "fragile"),
+    (True, [False], "fragile"),                  # pooled pass, its only seed fails
+    (True, [True, True, True], "robust"),
+    (False, [True, True], "failed"),             # the pooled verdict decides reproduced or not
+])
+def test_seed_robustness_thresholds(passed: bool, seeds: list[bool], status: str) -> None:
+    from companion.report.robustness import seed_robustness
+
+    claim = {"id": "X.c", "passed": passed,
+             "per_seed": [{"seed": i, "passed": p, "measured": float(i)}
+                          for i, p in enumerate(seeds)]}
+    record = seed_robustness(claim)
+    assert record["status"] == status
+    assert (record["seeds_passed"], record["seeds_total"]) == (sum(seeds), len(seeds))
+
+
+def test_a_metrics_file_without_per_seed_is_refused(tmp_path: Path) -> None:
+    inputs = helpers.build(tmp_path)
+    metrics = json.loads(inputs.metrics[0].read_text(encoding="utf-8"))
+    del metrics["claims"][0]["per_seed"]
+    inputs.metrics[0].write_text(json.dumps(metrics), encoding="utf-8")
+    with pytest.raises(ReportInputError, match="per_seed"):
+        render_html("en", inputs.metrics, inputs.figures_root, inputs.benchmarks, inputs.meta,
+                    _out(inputs, "en"), **inputs.kwargs())
+
+
+@needs_poppler
+@pytest.mark.parametrize("lang", helpers.LANGS)
+def test_pdf_shows_seed_counts_spreads_and_fragile(built: dict[str, Any], lang: str) -> None:
+    flat = _squash(_pdftext(built["pdf"][lang]))
+    t = _main(lang)
+    assert "△" in flat and _squash(t["verdict"]["fragile"]) in flat
+    assert _squash(t["ledger"]["seeds"].format(k=2, n=3)) in flat
+    assert _squash(t["ledger"]["pooled_only"]) in flat
+    assert "0.0398…0.152" in flat
+    title_page = _squash(subprocess.run(["pdftotext", "-l", "1", str(built["pdf"][lang]), "-"],
+                                        check=True, capture_output=True, text=True).stdout)
+    assert _squash(t["ledger"]["summary"].format(passed=3, total=4, robust=2, fragile=1,
+                                                 failed=1)) in title_page
+
+
+# ---------------------------------------------------------------- lecture map, try it
+
+def test_every_experiment_opens_with_its_lecture_and_ends_with_try_it(
+        built: dict[str, Any]) -> None:
+    from companion.report import lecture
+
+    sections = {}
+    for lang in helpers.LANGS:
+        html = built["html"][lang].read_text(encoding="utf-8")
+        sections[lang] = re.findall(
+            r'<section id="exp-([a-z_]+)".*?<h2>.*?</h2>\s*<p class="lecture-ref">(.*?)</p>'
+            r'.*?<aside class="try-it">(.*?)</aside>', html, re.S)
+        assert [s[0] for s in sections[lang]] == list(helpers.METRICS)
+    for (exp_id, ja_ref, ja_try), (_, en_ref, en_try) in zip(sections["ja"], sections["en"],
+                                                             strict=True):
+        data = lecture.load_lecture(exp_id)
+        # The same slides in both languages; the Japanese heading verbatim in both.
+        assert ja_ref.count("lecture-slide") == en_ref.count("lecture-slide") == \
+               len(data["lecture"])
+        for ref in data["lecture"]:
+            assert ref["ja"] in ja_ref and ref["ja"] in en_ref
+            assert ref["en"] in en_ref
+        for entry in data["try_it"]:
+            for part in lecture.try_command_parts(exp_id, entry["set"]):
+                assert part.replace("'", "&#39;") in ja_try and \
+                       part.replace("'", "&#39;") in en_try
+
+
+# ---------------------------------------------------------------- navigation
+
+def _outline(items: list, depth: int = 0) -> list[tuple[int, str]]:
+    out = []
+    for item in items:
+        if isinstance(item, list):
+            out += _outline(item, depth + 1)
+        else:
+            out.append((depth, item.title))
+    return out
+
+
+@pytest.mark.parametrize("lang", helpers.LANGS)
+def test_pdf_outline_is_parts_then_experiments(built: dict[str, Any], lang: str) -> None:
+    pypdf = pytest.importorskip("pypdf")
+    outline = _outline(pypdf.PdfReader(built["pdf"][lang]).outline)
+    t = _main(lang)
+    labels = [t["labels"]["part"].format(n=n) for n in (1, 2, 3, 4)]
+    starts = [next(i for i, (depth, title) in enumerate(outline)
+                   if depth == 0 and title.startswith(label + " ")) for label in labels]
+    ends = [*starts[1:], next((i for i, (depth, _) in enumerate(outline)
+                               if i > starts[-1] and depth == 0), len(outline))]
+    children = [[title for depth, title in outline[a + 1:b] if depth == 1]
+                for a, b in zip(starts, ends, strict=True)]
+    assert [[c.split()[0] for c in kids] for kids in children] == [[], ["B1"], [], ["D1"]]
+    # Nothing finer than an experiment (no idea/setup/verdicts headings).
+    assert max(depth for depth, _ in outline) == 1
+
+
+@pytest.mark.parametrize("lang", helpers.LANGS)
+def test_pdf_links_point_inside_the_document(built: dict[str, Any], lang: str) -> None:
+    pypdf = pytest.importorskip("pypdf")
+    reader = pypdf.PdfReader(built["pdf"][lang])
+    destinations = set(reader.named_destinations)
+    targets = []
+    for page in reader.pages:
+        for annot in page.get("/Annots") or []:
+            annot = annot.get_object()
+            if annot.get("/Subtype") != "/Link":
+                continue
+            assert "/A" not in annot or annot["/A"].get("/S") != "/URI", annot
+            targets.append(str(annot["/Dest"]))
+    assert targets and set(targets) <= destinations, set(targets) - destinations
+    claim_ids = [c["id"] for m in helpers.METRICS.values() for c in m["claims"]]
+    for claim_id in claim_ids:  # ledger id -> verdict paragraph
+        assert f"claim-{claim_id.replace('.', '-')}" in targets, claim_id
+    for exp_id in helpers.METRICS:  # ledger row -> experiment section (and contents)
+        assert targets.count(f"exp-{exp_id}") >= 1 + len(helpers.METRICS[exp_id]["claims"])
+    # Figure numbers in the prose link to the figures.
+    assert "fig-double_descent_linear-bias_variance" in targets
+    assert "fig-double_descent_linear-risk_curve" in targets

@@ -168,3 +168,20 @@ def test_overshoot_region() -> None:
     small = gibbs.euler_overshoot_probability(DOUBLE_WELL, 2.0, 0.05)
     large = gibbs.euler_overshoot_probability(DOUBLE_WELL, 2.0, 0.2)
     assert 0.0 <= small < 1e-50 and 1e-9 < large < 1e-4
+
+
+@pytest.mark.parametrize(("a", "beta", "eta"), [(1.0, 2.0, 0.05), (2.0, 5.0, 0.2)])
+def test_relaxation_time_matches_the_ar1_autocorrelation(a: float, beta: float,
+                                                         eta: float) -> None:
+    # For L = a x^2 / 2 the chain is AR(1) with coefficient 1 - eta a: that is its lambda_2.
+    expected = -eta / np.log(1.0 - eta * a)
+    assert gibbs.euler_relaxation_time([0.0, 0.0, a / 2], beta, eta) == pytest.approx(
+        expected, rel=1e-6)
+
+
+def test_chain_law_basin_mass_does_not_depend_on_the_grid() -> None:
+    coeffs = [0.0, 0.15, -0.5, 0.0, 0.25]
+    _, lo, hi = gibbs.global_basin(coeffs)
+    masses = [gibbs.euler_stationary_law(coeffs, 2.0, 0.1, points_per_sigma=pps).mass(lo, hi)
+              for pps in (8, 16, 32)]
+    assert max(masses) - min(masses) < 1e-5

@@ -7,6 +7,7 @@ restores the file (content and mtime) afterwards, so the copy is up to date agai
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from companion.experiments import EXPERIMENTS
+from companion.report import lecture as lecturemod
 
 from workflow_helpers import copy_workflow, pending, snakemake
 
@@ -107,6 +109,14 @@ def test_japanese_text_edit_rerenders_only_the_japanese_report(built: Path) -> N
         ("html", "companion_ja.html"), ("pdf", "companion_ja.pdf")}
 
 
+def test_lecture_file_edit_rerenders_both_reports_only(built: Path) -> None:
+    lecture = built / "report" / "text" / "lecture" / f"{D1}.yaml"
+    with edited(lecture, lambda s: s + "\n# an edit\n"):
+        files = pending(built)
+    assert {(f.rule, Path(f.path).name) for f in files} == {
+        (rule, f"companion_{lang}.{rule}") for rule in ("html", "pdf") for lang in ("ja", "en")}
+
+
 def test_deleted_run_file_is_rebuilt_with_its_dependents(built: Path, tmp_path: Path) -> None:
     run = built / "results" / "runs" / D1 / "seed0.npz"
     saved = tmp_path / "seed0.npz"
@@ -156,6 +166,21 @@ def test_pdf_text_names_every_claim(built: Path) -> None:
                               text=True, check=True).stdout
         for claim in claims:
             assert claim in text, (lang, claim)
+        flat = "".join(text.split())
+        for exp_id in EXPERIMENTS:  # each section cites its slides and has its try-it box
+            first = lecturemod.load_lecture(exp_id, built / "report" / "text")["lecture"][0]
+            assert "".join(first["ja"].split()) in flat, (lang, exp_id)
+            assert f"companionrun{exp_id}--presettiny" in flat, (lang, exp_id)
+
+
+def test_metrics_record_per_seed_verdicts(built: Path) -> None:
+    for exp_id in EXPERIMENTS:
+        metrics = json.loads((built / "results" / "metrics" / f"{exp_id}.json").read_text())
+        for claim in metrics["claims"]:
+            if claim["per_seed"] is None:
+                assert claim["per_seed_reason"], claim["id"]
+            else:
+                assert [s["seed"] for s in claim["per_seed"]] == metrics["seeds"], claim["id"]
 
 
 def test_snakemake_report_collects_the_figures(built: Path) -> None:

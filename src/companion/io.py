@@ -140,6 +140,12 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data: NumPy values become plain numbers, NaN and inf ``None``
+    (what :func:`write_json` stores; summaries return it so they are plain JSON in memory too)."""
+    return _jsonable(value)
+
+
 def write_json(path: str | os.PathLike[str], obj: Any) -> None:
     """Write ``obj`` as pretty JSON, atomically. NumPy values become plain numbers, NaN/inf null."""
     text = json.dumps(_jsonable(obj), indent=2, ensure_ascii=False, sort_keys=False)

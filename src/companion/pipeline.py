@@ -47,7 +47,9 @@ def run_train(exp_id: str, cfg: Mapping[str, Any], seed: int, data_path: str | P
     start = time.perf_counter()
     arrays, scalars = module.train(dict(cfg), data, int(seed), device, log)
     wall = time.perf_counter() - start
-    diverged = scalars.pop("divergence", None) or divergence.scan(arrays)
+    # A module that reports its own divergence (None: it checked and found none) knows which of
+    # its values are meant to be NaN (padding, masks); otherwise every float array is scanned.
+    diverged = scalars.pop("divergence") if "divergence" in scalars else divergence.scan(arrays)
     if diverged:
         log(f"{exp_id} {divergence.describe(diverged, int(seed))}: its claims will fail")
     log(f"{exp_id} seed {seed}: done in {wall:.1f} s")
@@ -76,23 +78,16 @@ def run_metrics(exp_id: str, cfg: Mapping[str, Any], run_npz: Sequence[str | Pat
         record = read_json(npz.with_suffix(".json"))
         records.append(record)
         runs.append((read_npz(npz), record["scalars"]))
-    diverged = [divergence.describe(r["divergence"], r["seed"]) for r in records
-                if r.get("divergence")]
-    if diverged:
-        # Summaries of non-finite runs are numbers of no meaning: computed quietly, then failed.
-        with np.errstate(all="ignore"):
-            summary = module.summarize(dict(cfg), runs)
-        divergence.mark_claims(summary.get("claims", []), diverged)
-        summary["divergence"] = {"reason": divergence.REASON, "runs": diverged}
-    else:
-        summary = module.summarize(dict(cfg), runs)
+    summary = decide(module, cfg, runs, records)
+    seeds = [int(r["seed"]) for r in records]
+    per_seed = per_seed_verdicts(module, cfg, records, runs, summary.get("claims", []))
     metrics = {
         "experiment": exp_id,
         "catalog_id": module.CATALOG,
         "part": module.PART,
         "config": dict(cfg),
         "config_hash": config_hash(dict(cfg)),
-        "seeds": [r["seed"] for r in records],
+        "seeds": seeds,
         "provenance": {
             "devices": sorted({r["device"] for r in records}),
             "train_wall_s": [r["wall_s"] for r in records],
@@ -104,8 +99,60 @@ def run_metrics(exp_id: str, cfg: Mapping[str, Any], run_npz: Sequence[str | Pat
         missing = {"id", "passed", "measured", "expected"} - set(claim)
         if missing:
             raise ValueError(f"{exp_id}: claim {claim.get('id')!r} lacks {sorted(missing)}")
+        claim.update(per_seed[claim["id"]])
     write_json(out, metrics)
     return metrics
+
+
+def decide(module: Any, cfg: Mapping[str, Any],
+           runs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+           records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The module's ``summarize`` of ``runs``; when any run diverged, every claim fails as such."""
+    diverged = [divergence.describe(r["divergence"], r["seed"]) for r in records
+                if r.get("divergence")]
+    if not diverged:
+        return module.summarize(dict(cfg), list(runs))
+    # Summaries of non-finite runs are numbers of no meaning: computed quietly, then failed.
+    with np.errstate(all="ignore"):
+        summary = module.summarize(dict(cfg), list(runs))
+    divergence.mark_claims(summary.get("claims", []), diverged)
+    summary["divergence"] = {"reason": divergence.REASON, "runs": diverged}
+    return summary
+
+
+def per_seed_verdicts(module: Any, cfg: Mapping[str, Any], records: Sequence[Mapping[str, Any]],
+                      runs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+                      pooled_claims: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each pooled claim decided again on every seed's runs alone, by the same ``summarize``.
+
+    A seed whose run diverged fails every claim on that seed, as the pooled verdict does.
+    Returns, per claim id, ``{"per_seed": [{seed, passed, measured}, ...]}`` in seed order, or
+    ``{"per_seed": None, "per_seed_reason": ...}`` for the claims the module's ``POOLED_ONLY``
+    names (they need the pooled data, e.g. a spread over seeds). A claim that ``summarize`` on one
+    seed does not produce is a broken contract, not a silent gap, so it raises.
+    """
+    pooled_only: Mapping[str, str] = getattr(module, "POOLED_ONLY", {})
+    out: dict[str, dict[str, Any]] = {}
+    decided = [c["id"] for c in pooled_claims if c["id"] not in pooled_only]
+    for cid in (c["id"] for c in pooled_claims):
+        if cid in pooled_only:
+            out[cid] = {"per_seed": None, "per_seed_reason": str(pooled_only[cid])}
+        else:
+            out[cid] = {"per_seed": []}
+    if not decided:
+        return out
+    for record, run in zip(records, runs, strict=True):
+        seed = int(record["seed"])
+        one = dict(cfg, seeds=[seed]) if "seeds" in cfg else dict(cfg)
+        claims = {c["id"]: c for c in decide(module, one, [run], [record]).get("claims", [])}
+        for cid in decided:
+            if cid not in claims:
+                raise ValueError(f"{module.ID}: summarize on seed {seed} alone gives no claim "
+                                 f"{cid!r}; decide it per seed or name it in POOLED_ONLY")
+            out[cid]["per_seed"].append({"seed": int(seed),
+                                         "passed": bool(claims[cid]["passed"]),
+                                         "measured": claims[cid]["measured"]})
+    return out
 
 
 def run_figures(exp_id: str, metrics_path: str | Path, lang: str, outdir: str | Path) -> list[Path]:

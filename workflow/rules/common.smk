@@ -104,10 +104,12 @@ REPORT_CODE = sorted(glob(f"{SRC}/report/*.py"))
 
 
 def report_text(w):
-    """The text one language's report reads: its own prose, and the shared formulas."""
+    """The text one language's report reads: its own prose, and the shared formulas and
+    lecture references (slides, try-it commands)."""
     files = [f"report/text/{w.lang}/main.yaml"]
     files += [f"report/text/{w.lang}/experiments/{e}.yaml" for e in EXPS]
     files += [f"report/text/formulas/{e}.yaml" for e in EXPS]
+    files += [f"report/text/lecture/{e}.yaml" for e in EXPS]
     return files
 
 

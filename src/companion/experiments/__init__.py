@@ -11,13 +11,21 @@ Every experiment module defines
 - ``generate(cfg, seed) -> dict[str, ndarray]``: the data stage;
 - ``train(cfg, data, seed, device, log) -> (arrays, scalars)``: the training stage;
 - ``summarize(cfg, runs) -> dict``: seeds aggregated into ``series``, ``claims`` (each
-  ``{id, passed, measured, expected, ...}``), ``table`` and anything else the report shows;
+  ``{id, passed, measured, expected, ...}``), ``table`` and anything else the report shows. It
+  must also work on one seed's runs alone (no crash, no NaN verdict; spreads that need two seeds
+  become ``None``): :func:`companion.pipeline.run_metrics` calls it once per seed to record each
+  claim's ``per_seed`` verdicts;
+- optionally ``POOLED_ONLY: dict[str, str]``: claim id -> why that claim cannot be decided on
+  one seed (it then gets ``per_seed: null`` and this ``per_seed_reason``);
 - ``figures(metrics, lang, outdir) -> list[Path]``: the figures, drawn from the metrics alone;
 - optionally ``check(cfg)``: constraints the JSON Schema cannot express, raising
   :class:`companion.config.ConfigError` naming the key; run before any job starts.
 
 Modules import only numpy/scipy at top level (torch and matplotlib inside the functions that need
 them): the workflow imports every module when it parses, and a no-op run must stay fast.
+
+Beside the module, ``report/text/lecture/<id>.yaml`` names the slides it reproduces and its
+"try it" commands (see :mod:`companion.report.lecture`).
 
 Nothing outside the module knows its internals.
 """
@@ -29,12 +37,18 @@ from types import ModuleType
 
 # Catalog order: the report lists experiments (and their claims) in this order.
 EXPERIMENTS: tuple[str, ...] = (
+    "universal_approx",
+    "random_features_vs_trained",
+    "depth_regions",
     "adaptivity_besov",
     "anisotropic_lowdim",
     "scaling_law",
     "double_descent_linear",
     "ntk_lazy_vs_meanfield",
     "ntk_spectrum_spectral_bias",
+    "one_step_spike",
+    "ck_ridge_after_step",
+    "meanfield_trajectories",
     "gld_gibbs",
 )
 

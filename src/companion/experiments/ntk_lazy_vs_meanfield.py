@@ -173,10 +173,31 @@ def _geomean(runs, key: str) -> np.ndarray:
     return np.exp(np.mean([np.log(np.asarray(a[key])) for a, _ in runs], axis=0))
 
 
+def _seed_sd(values: Sequence[float]) -> float | None:
+    """Unbiased (ddof = 1) standard deviation over seeds; ``None`` with a single seed."""
+    return float(np.std(values, ddof=1)) if len(values) >= 2 else None
+
+
+def _fmt_sd(sd: float | None) -> str:
+    return "n/a, one seed" if sd is None else f"{sd:.3f}, ddof 1"
+
+
+def late_decay_rate(steps: np.ndarray, loss: np.ndarray) -> float:
+    """Least-squares slope of ``-log L`` per step over the recorded steps in the second half of
+    the run (where the slowest eigen-component of the residual dominates); ``nan`` with fewer
+    than two finite positive records there."""
+    steps = np.asarray(steps, dtype=float)
+    loss = np.asarray(loss, dtype=float)
+    late = (steps >= steps[-1] / 2) & np.isfinite(loss) & (loss > 0)
+    if late.sum() < 2:
+        return float("nan")
+    return float(-np.polyfit(steps[late], np.log(loss[late]), 1)[0])
+
+
 def summarize(cfg: Mapping[str, Any],
               runs: Sequence[tuple[Mapping[str, np.ndarray], Mapping[str, Any]]]) -> dict[str, Any]:
     """Slopes in M of the movement and the Gram change; the loss curve against the lambda_min
-    envelope and the linearised prediction; the four claims."""
+    envelope, its late-time rate and the linearised prediction; the claims."""
     tol = float(cfg["slope_tol"])
     first, first_scalars = runs[0]
     widths = np.asarray(first["width"], dtype=float)
@@ -187,13 +208,13 @@ def summarize(cfg: Mapping[str, Any],
     slopes = {}
     for key, mean in (("rel_change_w1", move), ("gram_change", gram)):
         for s_idx, name in enumerate(SCALINGS):
-            spread = np.std([loglog_slope(widths, np.asarray(a[key])[s_idx]) for a, _ in runs])
-            slopes[key, name] = (loglog_slope(widths, mean[s_idx]), float(spread))
+            spread = _seed_sd([loglog_slope(widths, np.asarray(a[key])[s_idx]) for a, _ in runs])
+            slopes[key, name] = (loglog_slope(widths, mean[s_idx]), spread)
 
     # Loss curve of the widest NTK net: measured, linearised prediction and lambda_min envelope.
     ntk_loss = np.asarray([a["loss"][0, -1] for a, _ in runs])
     mf_loss = np.asarray([a["loss"][1, -1] for a, _ in runs])
-    ratios, linearised, envelope = [], [], []
+    ratios, linearised, envelope, rates, rates_lin, rates_th, lin_devs = [], [], [], [], [], [], []
     for (arrays, scalars), loss in zip(runs, ntk_loss, strict=True):
         gram0 = np.asarray(arrays["gram0_widest_ntk"])
         r0 = np.asarray(arrays["f0_widest_ntk"]) - np.asarray(arrays["y"])
@@ -205,8 +226,25 @@ def summarize(cfg: Mapping[str, Any],
         env = theory.lambda_min_bound(loss[0], lam_min, lam_max, lr, steps)
         envelope.append(env)
         ratios.append(np.max(loss[1:] / env[1:]))  # t = 0 is 1 by construction
+        rates.append(late_decay_rate(steps, loss))
+        rates_lin.append(late_decay_rate(steps, linearised[-1]))
+        rates_th.append(theory.loss_decay_rate(lam_min, lam_max, lr))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dev = np.abs(np.log(loss) - np.log(linearised[-1]))
+        lin_devs.append(float(np.max(dev)) if np.all(np.isfinite(dev)) else float("inf"))
     worst_ratio = float(np.max(ratios))
-    lin_dev = float(np.max(np.abs(np.log(ntk_loss[0]) - np.log(linearised[0]))))
+    # The sharp prediction is the linearised model's rate over the same window: the smallest
+    # eigenvalues of K_0/n cluster, so the residual approaches the pure lambda_min rate only
+    # slowly and -2 log rho is (asymptotically) a lower bound on the rate, checked beside it.
+    rate_rel = np.abs(np.asarray(rates) / np.asarray(rates_lin) - 1.0)
+    worst_rate = float(np.max(rate_rel)) if np.all(np.isfinite(rate_rel)) else float("inf")
+    above_bound = bool(np.all(np.asarray(rates) >= (1.0 - float(cfg["rate_tol"]))
+                              * np.asarray(rates_th)))
+    worst_lin = float(np.max(lin_devs))
+    rate_tol = float(cfg["rate_tol"])
+    lin_tol = float(cfg["linearised_tol"])
+    g_mf, g_mf_sd = slopes["gram_change", "mean_field"]
+    mf_min = float(cfg["mf_gram_change_min"])
 
     t_ntk, t_ntk_sd = slopes["rel_change_w1", "ntk"]
     t_mf, t_mf_sd = slopes["rel_change_w1", "mean_field"]
@@ -221,7 +259,7 @@ def summarize(cfg: Mapping[str, Any],
             "expected": -0.5,
             "relation": "~=",
             "detail": (f"log-log slope of |W_T - W_0|_F/|W_0|_F vs M (NTK scaling) = {t_ntk:.3f} "
-                       f"(seed sd {t_ntk_sd:.3f}); tolerance +-{tol:g}; {where}"),
+                       f"(seed sd {_fmt_sd(t_ntk_sd)}); tolerance +-{tol:g}; {where}"),
         },
         {
             "id": f"{CATALOG}.mf_movement_order_one",
@@ -230,7 +268,7 @@ def summarize(cfg: Mapping[str, Any],
             "expected": 0.0,
             "relation": "~=",
             "detail": (f"log-log slope of the mean-field relative movement vs M = {t_mf:.3f} "
-                       f"(seed sd {t_mf_sd:.3f}); tolerance +-{tol:g}; movement at the widest "
+                       f"(seed sd {_fmt_sd(t_mf_sd)}); tolerance +-{tol:g}; movement at the widest "
                        f"M: mean-field {move[1, -1]:.3g} vs NTK {move[0, -1]:.3g}; {where}"),
         },
         {
@@ -241,23 +279,55 @@ def summarize(cfg: Mapping[str, Any],
             "expected": -0.5 + tol,
             "relation": "<=",
             "detail": (f"log-log slope of |K_T - K_0|_F/|K_0|_F vs M (NTK scaling) = {g_ntk:.3f} "
-                       f"(seed sd {g_ntk_sd:.3f}); the O(M^-1/2) bound allows <= -0.5 + {tol:g}; "
+                       f"(seed sd {_fmt_sd(g_ntk_sd)}); the O(M^-1/2) bound allows <= -0.5 + "
+                       f"{tol:g}; "
                        f"mean-field slope {slopes['gram_change', 'mean_field'][0]:.3f}, "
                        f"change at the widest M {gram[1, -1]:.3g} (NTK {gram[0, -1]:.3g}); "
                        f"{where}"),
         },
         {
-            "id": f"{CATALOG}.ntk_linear_convergence",
-            "passed": bool(worst_ratio <= 1.0),
-            "measured": worst_ratio,
-            "expected": 1.0,
+            # The mean-field contrast: the kernel moves O(1) and does not settle as M grows.
+            "id": f"{CATALOG}.mf_kernel_moves",
+            "passed": bool(abs(g_mf) <= tol and gram[1, -1] >= mf_min),
+            "measured": g_mf,
+            "expected": 0.0,
+            "relation": "~=",
+            "detail": (f"log-log slope of the mean-field Gram change vs M = {g_mf:.3f} (seed sd "
+                       f"{_fmt_sd(g_mf_sd)}); tolerance +-{tol:g}; and its change at the widest "
+                       f"M = {gram[1, -1]:.3g} must be >= {mf_min:g} (NTK: {gram[0, -1]:.3g}); "
+                       f"{where}"),
+        },
+        {
+            # The rate, not the envelope: the envelope rho^(2t) L_0 is loosest at late times.
+            "id": f"{CATALOG}.ntk_loss_rate",
+            "passed": bool(worst_rate <= rate_tol and above_bound),
+            "measured": worst_rate,
+            "expected": rate_tol,
             "relation": "<=",
-            "detail": (f"max over recorded steps t >= 1 and seeds of L_t / (rho^(2t) L_0), rho = "
-                       f"max|1 - lr lambda(K_0/n)|, widest NTK net (M = {int(widths[-1])}), "
-                       f"{int(steps[-1])} steps: {worst_ratio:.4f}; final loss "
+            "detail": (f"widest NTK net (M = {int(widths[-1])}): late-time decay rate of log L "
+                       f"per step (t >= {int(steps[-1]) // 2}) "
+                       + ", ".join(f"{r:.5f}" for r in rates) + " vs the linearised model's "
+                       + ", ".join(f"{r:.5f}" for r in rates_lin)
+                       + f" per seed; largest |rate / linearised - 1| = {worst_rate:.3f} "
+                       f"(tolerance {rate_tol:g}); the asymptotic lambda_min rate -2 log(1 - lr "
+                       "lambda_min(K_0/n)) = " + ", ".join(f"{r:.5f}" for r in rates_th)
+                       + f" must not exceed the rate by more than the tolerance "
+                       f"({'holds' if above_bound else 'violated'}); the lambda_min envelope's "
+                       "worst ratio "
+                       f"L_t / (rho^(2t) L_0) = {worst_ratio:.3f}, final loss "
                        f"{ntk_loss[:, -1].mean():.3g} vs envelope "
-                       f"{np.mean([e[-1] for e in envelope]):.3g}; "
-                       f"max |log L - log L_linearised| (first seed) = {lin_dev:.3f}"),
+                       f"{np.mean([e[-1] for e in envelope]):.3g}"),
+        },
+        {
+            "id": f"{CATALOG}.ntk_linearised_loss",
+            "passed": bool(worst_lin <= lin_tol),
+            "measured": worst_lin,
+            "expected": lin_tol,
+            "relation": "<=",
+            "detail": (f"max over recorded steps and seeds of |log L_t - log L_t(linearised, "
+                       f"kernel K_0)|, widest NTK net (M = {int(widths[-1])}): {worst_lin:.3f} "
+                       f"(per seed " + ", ".join(f"{v:.3f}" for v in lin_devs)
+                       + f"); tolerance {lin_tol:g}"),
         },
     ]
 
@@ -286,7 +356,10 @@ def summarize(cfg: Mapping[str, Any],
         "slope_ntk": [t_ntk],
         "slope_mf": [t_mf],
         "slope_gram_ntk": [g_ntk],
-        "slope_gram_mf": [slopes["gram_change", "mean_field"][0]],
+        "slope_gram_mf": [g_mf],
+        "loss_rate_ntk": rates,
+        "loss_rate_linearised": rates_lin,
+        "loss_rate_lambda_min": rates_th,
     }
     return {
         "series": {k: np.asarray(v, dtype=float).tolist() for k, v in series.items()},

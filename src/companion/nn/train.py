@@ -31,6 +31,7 @@ class History:
     movement: dict[str, np.ndarray]
     norm: dict[str, np.ndarray]
     probe: np.ndarray | None = None
+    params: dict[str, np.ndarray] | None = None
 
 
 def log_schedule(steps: int, count: int) -> np.ndarray:
@@ -65,7 +66,7 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
         batch_size: int | None = None, generator: torch.Generator | None = None,
         probe: torch.Tensor | None = None, optimiser_options: dict | None = None,
         closed_form: bool = True, sample_sizes: Sequence[int] | np.ndarray | None = None,
-        final_lr_fraction: float = 1.0) -> History:
+        final_lr_fraction: float = 1.0, record_params: bool = False) -> History:
     """Train every model of ``model`` for ``steps`` steps and return what was recorded.
 
     ``x`` is ``(n, d)`` (shared by all models) or ``(E, n, d)``; ``y`` is ``(n,)`` or ``(E, n)``.
@@ -81,6 +82,8 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
     "full" loss then runs over the padded rows; pad by repeating the model's own samples to keep
     it meaningful). ``final_lr_fraction`` decays every step size geometrically, by the same
     factor each step, to that fraction of its start at the last step.
+    With ``record_params`` every parameter tensor itself is copied at each record (into
+    ``History.params``, by name, shape ``(records, E, ...)``): for trajectories of small nets.
     """
     record_at = log_schedule(steps, 30) if record_at is None else np.asarray(record_at, int)
     if record_at.size and (record_at.min() < 0 or record_at.max() > steps):
@@ -119,6 +122,8 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
         rec_probe = torch.zeros(len(record_at), model.n_models, probe.shape[-2], device=dev,
                                 dtype=model.dtype)
     start = model.snapshot()
+    rec_params = ([torch.zeros(len(record_at), *p.shape, device=dev, dtype=model.dtype)
+                   for p in params] if record_params else None)
 
     @torch.no_grad()
     def record(k: int, full_loss: torch.Tensor | None) -> None:
@@ -128,6 +133,9 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
             rec_norm[k, i] = p.flatten(1).norm(dim=1)
         if rec_probe is not None:
             rec_probe[k] = model(probe)
+        if rec_params is not None:
+            for buf, p in zip(rec_params, params, strict=True):
+                buf[k] = p
 
     for t in range(steps):
         if batch_size is None:
@@ -161,4 +169,6 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
                    loss=to_np(rec_loss),
                    movement={name: move[:, i] for i, name in enumerate(names)},
                    norm={name: norm[:, i] for i, name in enumerate(names)},
-                   probe=None if rec_probe is None else to_np(rec_probe))
+                   probe=None if rec_probe is None else to_np(rec_probe),
+                   params=None if rec_params is None else
+                   {name: to_np(buf) for name, buf in zip(names, rec_params, strict=True)})

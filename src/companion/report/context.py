@@ -23,12 +23,15 @@ from markupsafe import Markup, escape
 
 from companion import experiments
 from companion.io import read_json
-from companion.report import mathsvg
+from companion.report import lecture as lecturemod
+from companion.report import mathsvg, robustness
 from companion.report import text as textmod
 
 PARTS = (1, 2, 3, 4)
 RELATIONS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">", "~=": "≈"}
-MARKS = {True: "✓", False: "✗"}
+MARKS = {"robust": "✓", "pooled_only": "✓", "fragile": "△", "failed": "✗"}
+# Prose refers to a figure of its own experiment as [[figure:<name>]]; it becomes a link.
+_FIGURE_REF = re.compile(r"\[\[figure:([A-Za-z0-9_]+)\]\]")
 # Packages that build the report itself, listed beside the ones the experiments recorded.
 REPORT_PACKAGES = ("jinja2", "ziamath", "weasyprint", "pyyaml")
 META_KEYS = ("preset", "config_hash", "commit", "build_date")
@@ -202,26 +205,90 @@ def _need(mapping: Mapping[str, Any], key: str, where: str) -> Any:
     return mapping[key]
 
 
-def _claim(claim: Mapping[str, Any], prose: Mapping[str, Any], t: Mapping[str, Any]
-           ) -> dict[str, Any]:
+def claim_anchor(claim_id: str) -> str:
+    """The id of a claim's verdict paragraph (dots would read as CSS classes in selectors)."""
+    return "claim-" + re.sub(r"[^A-Za-z0-9_-]", "-", claim_id)
+
+
+def link_figures(html: Markup, figures: Mapping[str, Mapping[str, str]], where: str) -> Markup:
+    """Replace each ``[[figure:<name>]]`` in rendered prose by a link to that figure, labelled
+    with its number; a name the experiment does not draw is an error naming ``where``."""
+    def link(match: re.Match[str]) -> str:
+        name = match[1]
+        if name not in figures:
+            raise textmod.TextError(f"{where}: [[figure:{name}]] is not one of this "
+                                    f"experiment's figures ({', '.join(figures)})")
+        fig = figures[name]
+        return str(Markup('<a class="figure-ref" href="#{}">{}</a>').format(fig["anchor"],
+                                                                          fig["label"]))
+    return Markup(_FIGURE_REF.sub(link, str(html)))
+
+
+def _claim(claim: Mapping[str, Any], prose: Mapping[str, Any], t: Mapping[str, Any],
+           figures: Mapping[str, Mapping[str, str]], where: str) -> dict[str, Any]:
     text = _need(prose["claims"], claim["id"], f"{prose['_path']}: claims")
     passed = bool(claim["passed"])
     relation = claim.get("relation", "")
+    try:
+        seeds = robustness.seed_robustness(claim)
+    except robustness.MissingPerSeed as exc:
+        raise ReportInputError(f"{where}: {exc}") from exc
+    status = seeds["status"]
+    k, n = seeds["seeds_passed"], seeds["seeds_total"]
+    if seeds["pooled_only"]:
+        seeds_short, seeds_long = t["ledger"]["pooled_only"], t["labels"]["pooled_only"]
+    else:
+        seeds_short = textmod.fill(t["ledger"]["seeds"], k=k, n=n)
+        seeds_long = textmod.fill(t["labels"]["seeds_passed"], k=k, n=n)
+    spread = spread_long = None
+    if seeds["spread"] is not None:
+        low, high = (format_number(v) for v in seeds["spread"])
+        spread = Markup("{}…{}").format(low, high)
+        spread_long = Markup(escape(t["labels"]["spread"])).format(low=low, high=high)
     # A diverged run has no measured value: the ledger and the verdict say so instead of a dash.
     diverged = claim.get("reason") == "diverged"
     measured = (escape(t["verdict"]["diverged"]) if diverged and claim["measured"] is None
                 else format_number(claim["measured"]))
     return {
         "id": claim["id"],
-        "text": textmod.inline_html(text),
+        "claim_anchor": claim_anchor(claim["id"]),
+        "text": link_figures(textmod.inline_html(text), figures, where),
         "measured": measured,
         "expected": format_number(claim["expected"]),
         "relation": RELATIONS.get(relation, relation),
         "passed": passed,
-        "mark": MARKS[passed],
-        "word": t["verdict"]["diverged" if diverged else "passed" if passed else "failed"],
+        "status": status,
+        "mark": MARKS[status],
+        "word": t["verdict"]["diverged" if diverged else "fragile" if status == "fragile" else
+                             "passed" if passed else "failed"],
+        "seeds_short": seeds_short,
+        "seeds_long": seeds_long,
+        "pooled_only_reason": seeds["reason"],
+        "some_seeds": (textmod.fill(t["ledger"]["some_seeds"], k=k, n=n)
+                       if status == "failed" and k else ""),
+        "spread": spread,
+        "spread_long": spread_long,
         "detail": claim.get("detail", ""),
     }
+
+
+def _lecture(exp_id: str, lang: str, t: Mapping[str, Any], text_root: Path) -> dict[str, Any]:
+    """The slides an experiment reproduces and its try-it commands, in ``lang``."""
+    data = lecturemod.load_lecture(exp_id, text_root)
+    refs = []
+    for ref in data["lecture"]:
+        same = ref["en"] == ref["ja"]
+        template = t["labels"]["lecture_ref_same" if same else "lecture_ref"]
+        refs.append({
+            "part": ref["part"],
+            "text": textmod.fill(template, part=ref["part"], heading=ref[lang],
+                                 original=ref["ja"]),
+            "short": ref[lang],
+        })
+    tries = [{"command": lecturemod.try_command_parts(exp_id, entry["set"]),
+              "observe": textmod.prose_html(entry["observe"][lang])}
+             for entry in data["try_it"]]
+    return {"refs": refs, "try_it": tries}
 
 
 def _experiment(metrics: Mapping[str, Any], lang: str, t: Mapping[str, Any],
@@ -235,6 +302,7 @@ def _experiment(metrics: Mapping[str, Any], lang: str, t: Mapping[str, Any],
                               config_hash=metrics["config_hash"], seeds=seeds)
 
     figures = []
+    refs: dict[str, dict[str, str]] = {}
     for name in figure_names(exp_id):
         path = Path(figures_root) / exp_id / lang / f"{name}.svg"
         if not path.exists():
@@ -249,6 +317,9 @@ def _experiment(metrics: Mapping[str, Any], lang: str, t: Mapping[str, Any],
             "caption": textmod.inline_html(caption),
             "provenance": provenance,
         })
+        refs[name] = {"anchor": figures[-1]["anchor"], "label": figures[-1]["label"]}
+    for fig in figures:  # a caption may point at a later figure
+        fig["caption"] = link_figures(fig["caption"], refs, where)
 
     table = None
     if metrics.get("table") and metrics["table"].get("columns"):
@@ -266,16 +337,17 @@ def _experiment(metrics: Mapping[str, Any], lang: str, t: Mapping[str, Any],
         }
 
     formulas = [mathsvg.display_html(f) for f in textmod.load_formulas(exp_id, text_root)]
-    claims = [_claim(c, prose, t) for c in metrics.get("claims", [])]
+    claims = [_claim(c, prose, t, refs, metrics["_path"]) for c in metrics.get("claims", [])]
+    lecture = _lecture(exp_id, lang, t, text_root)
     return {
         "id": exp_id,
         "anchor": f"exp-{exp_id}",
         "catalog_id": metrics.get("catalog_id", ""),
         "part": metrics["part"],
         "title": textmod.inline_html(prose["title"]),
-        "idea": textmod.prose_html(prose["idea"]),
+        "idea": link_figures(textmod.prose_html(prose["idea"]), refs, where),
         "formulas": formulas,
-        "setup": textmod.prose_html(prose["setup"]),
+        "setup": link_figures(textmod.prose_html(prose["setup"]), refs, where),
         "config": [(key, format_config_value(value, t["labels"]["n_values"]))
                    for key, value in flatten(metrics.get("config", {}))],
         "config_hash": metrics["config_hash"],
@@ -284,7 +356,9 @@ def _experiment(metrics: Mapping[str, Any], lang: str, t: Mapping[str, Any],
         "figures": figures,
         "table": table,
         "claims": claims,
-        "caveats": textmod.prose_html(prose["caveats"]),
+        "caveats": link_figures(textmod.prose_html(prose["caveats"]), refs, where),
+        "lecture": lecture["refs"],
+        "try_it": lecture["try_it"],
     }
 
 
@@ -359,8 +433,17 @@ def build_context(lang: str, metrics_paths: Sequence[str | os.PathLike[str]],
             "experiments": [e for e in exps if e["part"] == number],
         })
 
-    ledger = [dict(c, experiment=e["id"], anchor=e["anchor"]) for e in exps for c in e["claims"]]
+    ledger = [dict(c, experiment=e["id"], anchor=e["anchor"], catalog_id=e["catalog_id"],
+                   lecture=e["lecture"][0],
+                   lecture_part=textmod.fill(t["labels"]["part"], n=e["lecture"][0]["part"]))
+              for e in exps for c in e["claims"]]
     passed = sum(c["passed"] for c in ledger)
+    counts = robustness.count_statuses(ledger)
+    summary = textmod.fill(t["ledger"]["summary"], passed=passed, total=len(ledger),
+                           robust=counts["robust"] + counts["pooled_only"],
+                           fragile=counts["fragile"], failed=counts["failed"])
+    if counts["pooled_only"]:
+        summary += " " + textmod.fill(t["ledger"]["summary_pooled"], pooled=counts["pooled_only"])
     devices = sorted({d for m in by_id.values()
                       for d in m.get("provenance", {}).get("devices", [])})
     all_metrics = [by_id[e] for e in order if e in by_id]
@@ -382,7 +465,8 @@ def build_context(lang: str, metrics_paths: Sequence[str | os.PathLike[str]],
             "rows": ledger,
             "passed": passed,
             "total": len(ledger),
-            "summary": textmod.fill(t["ledger"]["summary"], passed=passed, total=len(ledger)),
+            "counts": counts,
+            "summary": summary,
         },
         "parts": parts,
         "experiments": exps,

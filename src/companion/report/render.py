@@ -19,6 +19,7 @@ from markupsafe import Markup
 from companion import experiments
 from companion.config import ROOT
 from companion.io import write_text
+from companion.report import lecture as lecturemod
 from companion.report import text as textmod
 from companion.report.context import FigureNames, build_context
 
@@ -53,12 +54,14 @@ def report_sources(lang: str, exp_ids: Sequence[str] = (), *,
                    text_root: str | os.PathLike[str] = textmod.TEXT_ROOT,
                    template_dir: str | os.PathLike[str] = TEMPLATE_DIR) -> list[Path]:
     """The files a ``lang`` report is rendered from besides the results: templates, stylesheet,
-    main text, and each experiment's text and formula files (for the workflow's ``input:``)."""
+    main text, and each experiment's text, formula and lecture files (for the workflow's
+    ``input:``)."""
     files = sorted(Path(template_dir).glob("*.j2")) + [STYLESHEET,
                                                        textmod.main_path(lang, text_root)]
     for exp_id in exp_ids:
         files.append(textmod.experiment_path(lang, exp_id, text_root))
         files.append(textmod.formulas_path(exp_id, text_root))
+        files.append(lecturemod.lecture_path(exp_id, text_root))
     return files
 
 

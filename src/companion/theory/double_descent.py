@@ -64,6 +64,31 @@ def minnorm_variance(gamma: ArrayLike, sigma2: float) -> Array:
     return np.where(g == 1.0, np.inf, var)
 
 
+def minnorm_bias_finite(n: int, d: ArrayLike, r2: float) -> Array:
+    """Exact mean bias at finite ``n``, ``d``: 0 for ``d <= n``, ``r2 (1 - n/d)`` above.
+
+    For isotropic Gaussian ``X`` the row space of ``X`` is a uniformly random n-dimensional
+    subspace, so the mean squared norm of beta*'s projection off it is ``r2 (d - n) / d`` exactly
+    (Hastie et al. 2022, Sec. 3; the limit is :func:`minnorm_bias`).
+    """
+    d = np.asarray(d, dtype=float)
+    return np.where(d > n, r2 * (1.0 - n / d), 0.0)
+
+
+def minnorm_variance_finite(n: int, d: ArrayLike, sigma2: float) -> Array:
+    """Exact mean variance at finite ``n``, ``d``: ``sigma2 E tr((X^T X)^+)``.
+
+    ``X^T X`` (``d < n``) or ``X X^T`` (``d > n``) is Wishart, and the mean of an inverse Wishart
+    ``W_p(m, I)^{-1}`` is ``I / (m - p - 1)``: ``sigma2 d / (n - d - 1)`` below the threshold and
+    ``sigma2 n / (d - n - 1)`` above (Hastie et al. 2022, proof of Theorem 1; Muirhead 1982,
+    Thm. 3.2.12). Infinite for ``|d - n| <= 1``, where the mean does not exist.
+    """
+    d = np.asarray(d, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = np.where(d < n, sigma2 * d / (n - d - 1.0), sigma2 * n / (d - n - 1.0))
+    return np.where(np.abs(d - n) <= 1.0, np.inf, var)
+
+
 def minnorm_risk(gamma: ArrayLike, r2: float, sigma2: float) -> Array:
     """Asymptotic excess risk R(gamma) of the minimum-norm interpolator (bias + variance).
 

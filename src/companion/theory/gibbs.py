@@ -239,7 +239,10 @@ class ChainLaw:
         return float(self.weights @ (self.x - self.mean) ** 2)
 
     def mass(self, lo: float, hi: float) -> float:
-        return float(self.weights[(self.x >= lo) & (self.x < hi)].sum())
+        """``pi_eta([lo, hi))``, each node's mass spread uniformly over its cell (as in
+        :meth:`bin_masses`), so the value does not jump with the grid's resolution."""
+        inner = self.bin_masses(np.array([lo, hi]))
+        return float(inner[1])
 
     def bin_masses(self, edges: np.ndarray) -> np.ndarray:
         """Masses of the bins ``(-inf, e_0), ..., [e_last, inf)``; each grid node's mass is spread
@@ -251,27 +254,25 @@ class ChainLaw:
         return np.diff(np.concatenate([[0.0], inner, [1.0]]))
 
 
-def euler_stationary_law(coeffs: Sequence[float], beta: float, eta: float,
-                         points_per_sigma: float = 8.0, kernel_sigmas: float = 10.0,
-                         max_points: int = 20_001) -> ChainLaw:
-    """The stationary law ``pi_eta`` of the GLD (Euler–Maruyama) chain, numerically.
+def euler_transition_matrix(coeffs: Sequence[float], beta: float, eta: float,
+                            points_per_sigma: float = 8.0, kernel_sigmas: float = 10.0,
+                            max_points: int = 20_001) -> tuple[np.ndarray, object]:
+    """``(x, K)``: the GLD chain's Gaussian transition kernel discretised on a uniform grid.
 
-    ``pi_eta`` solves ``pi_eta(y) = ∫ pi_eta(x) N(y; x - eta L'(x), 2 eta / beta) dx``. On a
-    uniform grid with spacing ``h = sigma / points_per_sigma`` (``sigma = sqrt(2 eta / beta)``, the
-    kernel's width) this is a Nyström discretisation: a banded stochastic matrix ``K`` whose rows
-    are the Gaussian kernel at the grid nodes (cut at ``kernel_sigmas`` widths, renormalised), and
-    ``pi_eta`` is its left null vector of ``K - I``, found by one sparse solve. With ``h`` a
-    fraction of ``sigma`` the trapezoid rule on the Gaussian kernel is accurate to many digits
-    (checked against :func:`euler_quadratic_stationary_variance` in the tests). The grid covers
+    A Nyström discretisation of ``y ~ N(x - eta L'(x), 2 eta / beta)``: the grid has spacing
+    ``h = sigma / points_per_sigma`` (``sigma = sqrt(2 eta / beta)``, the kernel's width) and
+    ``K`` is the banded row-stochastic sparse matrix whose rows are the kernel at the grid nodes
+    (cut at ``kernel_sigmas`` widths, renormalised). With ``h`` a fraction of ``sigma`` the
+    trapezoid rule on the Gaussian kernel is accurate to many digits (checked against
+    :func:`euler_quadratic_stationary_variance` in the tests). The grid covers
     ``beta (L - min L) <= TAIL_NATS`` and ``kernel_sigmas`` kernel widths beyond, but stays inside
     the overshoot region (:func:`euler_overshoot_region`): beyond it the scheme diverges, so for a
     potential growing faster than quadratically the chain has no stationary law on all of R and
-    what is computed is its law kept where it is stable (the quasi-stationary law its chains
-    follow for as long as none escapes). Mass the kernel would send off the grid is kept inside
-    by the row normalisation, which changes nothing visible while that mass is negligible.
+    what is described is the chain kept where it is stable (the quasi-stationary chain its
+    samples follow for as long as none escapes). Mass the kernel would send off the grid is kept
+    inside by the row normalisation, which changes nothing visible while that mass is negligible.
     """
     from scipy import sparse
-    from scipy.sparse.linalg import spsolve
 
     sigma = float(np.sqrt(2.0 * eta / beta))
     lo, hi = sublevel_extent(coeffs, TAIL_NATS / beta)
@@ -295,6 +296,24 @@ def euler_stationary_law(coeffs: Sequence[float], beta: float, eta: float,
     vals = vals / vals.sum(axis=1, keepdims=True)
     rows = np.broadcast_to(np.arange(n)[:, None], cols.shape)
     kernel = sparse.csr_matrix((vals[valid], (rows[valid], cols_c[valid])), shape=(n, n))
+    return x, kernel
+
+
+def euler_stationary_law(coeffs: Sequence[float], beta: float, eta: float,
+                         points_per_sigma: float = 8.0, kernel_sigmas: float = 10.0,
+                         max_points: int = 20_001) -> ChainLaw:
+    """The stationary law ``pi_eta`` of the GLD (Euler–Maruyama) chain, numerically.
+
+    ``pi_eta`` solves ``pi_eta(y) = ∫ pi_eta(x) N(y; x - eta L'(x), 2 eta / beta) dx``; on the
+    grid of :func:`euler_transition_matrix` it is the left null vector of ``K - I``, found by one
+    sparse solve.
+    """
+    from scipy import sparse
+    from scipy.sparse.linalg import spsolve
+
+    x, kernel = euler_transition_matrix(coeffs, beta, eta, points_per_sigma, kernel_sigmas,
+                                        max_points)
+    n = len(x)
     # Solve (K^T - I) p = 0 with sum(p) = 1: replace the last equation by the normalisation.
     system = (kernel.T - sparse.identity(n, format="csr")).tolil()
     system[n - 1, :] = np.ones(n)
@@ -303,6 +322,26 @@ def euler_stationary_law(coeffs: Sequence[float], beta: float, eta: float,
     p = spsolve(system.tocsc(), rhs)
     p = np.clip(p, 0.0, None)
     return ChainLaw(x=x, weights=p / p.sum())
+
+
+def euler_relaxation_time(coeffs: Sequence[float], beta: float, eta: float,
+                          points_per_sigma: float = 8.0) -> float:
+    """Relaxation time of the GLD chain in time units ``k eta``: ``-eta / log |lambda_2|``.
+
+    ``lambda_2`` is the transition matrix's eigenvalue of second-largest modulus (the largest is 1,
+    the stationary law); ``1 - |lambda_2|`` is the chain's spectral gap, and every initial law's
+    distance to ``pi_eta`` (here: the excess mass in the shallow well) decays like
+    ``|lambda_2|^k`` once the faster modes have died out. As ``eta -> 0`` it tends to the inverse
+    spectral gap of the Langevin generator, the rate of the exponential convergence that the
+    log-Sobolev / Poincaré inequality guarantees (Vempala and Wibisono 2019, Thm. 1; for a
+    double well, the Eyring–Kramers time of crossing the barrier).
+    """
+    from scipy.sparse.linalg import eigs
+
+    _, kernel = euler_transition_matrix(coeffs, beta, eta, points_per_sigma)
+    values = eigs(kernel.T.tocsc(), k=3, which="LM", return_eigenvectors=False, tol=1e-10)
+    moduli = np.sort(np.abs(values))[::-1]
+    return float(-eta / np.log(moduli[1]))
 
 
 # --- divergences between histograms and bin masses ------------------------------------------------

@@ -129,10 +129,23 @@ def funk_hecke_eigenvalues(kernel, d: int, degrees, n_nodes: int | None = None) 
                      for k in degrees])
 
 
+# Odd-degree (k >= 3) eigenvalues whose quadrature value is below this share of the largest are
+# round-off of an exact zero (Bietti & Mairal 2019, Prop. 5) and are set to 0.
+ROUND_OFF = 1e-12
+
+
 def relu_ntk_eigenvalues(d: int, degrees) -> np.ndarray:
     """``mu_k`` of the two-layer ReLU NTK (:func:`relu_ntk`) on ``S^{d-1}`` (Bietti & Mairal
-    2019)."""
-    return funk_hecke_eigenvalues(relu_ntk, d, degrees)
+    2019), with the odd degrees >= 3 exactly 0 where the quadrature gives round-off (~1e-17).
+
+    A value above ``ROUND_OFF`` times the largest is kept as computed, so a wrong kernel or
+    quadrature still shows; :func:`funk_hecke_eigenvalues` gives the raw values.
+    """
+    degrees = np.asarray(degrees, dtype=int)
+    mu = funk_hecke_eigenvalues(relu_ntk, d, degrees)
+    odd = (degrees >= 3) & (degrees % 2 == 1)
+    scale = np.max(np.abs(mu)) if mu.size else 0.0
+    return np.where(odd & (np.abs(mu) <= ROUND_OFF * scale), 0.0, mu)
 
 
 def spectrum_with_multiplicity(d: int, mu: np.ndarray, degrees) -> tuple[np.ndarray, np.ndarray]:
@@ -187,6 +200,18 @@ def lambda_min_bound(loss0: float, lam_min: float, lam_max: float, lr: float,
     """
     rho = max(abs(1.0 - lr * lam_min), abs(1.0 - lr * lam_max))
     return loss0 * rho ** (2.0 * np.asarray(steps, dtype=float))
+
+
+def loss_decay_rate(lam_min: float, lam_max: float, lr: float) -> float:
+    """Late-time decay rate per step of ``log L_t`` under the linearised dynamics: ``-2 log rho``.
+
+    The residual's component along the eigenvector of ``K/n`` with eigenvalue ``lam`` shrinks by
+    ``|1 - lr lam|`` per step, so once the slowest component dominates ``log L_t`` falls by
+    ``-2 log rho`` per step, ``rho`` as in :func:`lambda_min_bound`; ``~ 2 lr lam_min`` for a small
+    step (Du et al. 2019, Thm 4.1, the exponent of ``exp(-lam_min t)`` in discrete time).
+    """
+    rho = max(abs(1.0 - lr * lam_min), abs(1.0 - lr * lam_max))
+    return float(-2.0 * np.log(rho))
 
 
 def fit_time(mu: float, lr: float, threshold: float) -> float:
