@@ -11,7 +11,7 @@ POLITE = re.compile(r"(です|でした|ます|ました|ません|ましょう)
 BANNED = re.compile(r"(?<!連)鎖(?!線)|フィット")
 # Latin words of two or more letters; identifiers and units the Japanese text keeps.
 ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z]+")
-ALLOWED_WORDS = {"KL", "NTK", "GLD", "ReLU", "GD", "lin", "gap", "max", "min", "log", "exp",
+ALLOWED_WORDS = {"KL", "NTK", "CK", "GLD", "ReLU", "GD", "lin", "gap", "max", "min", "log", "exp",
                  "Gram", "sd"}
 
 

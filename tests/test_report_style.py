@@ -29,7 +29,8 @@ def _strings(obj: object) -> list[str]:
 
 
 def _prose_without_math_and_code(text: str) -> str:
-    return re.sub(r"(?<!\\)\$.+?(?<!\\)\$|`[^`]+`", " ", text, flags=re.S)
+    """The label's words: math, code and the ``{value}`` placeholder are not prose."""
+    return re.sub(r"(?<!\\)\$.+?(?<!\\)\$|`[^`]+`|\{value\}", " ", text, flags=re.S)
 
 
 JA_FILES = sorted((TEXT_ROOT / "ja").rglob("*.yaml"))

@@ -270,6 +270,12 @@ def summarize(cfg: Mapping[str, Any],
             "measured": gap,
             "expected": combined,
             "relation": ">",
+            "context": {"slope_dnn": float(s_d), "slope_dnn_se": se_d,
+                        "slope_kernel": float(s_k), "slope_kernel_se": se_k,
+                        "n_max": int(ns[-1]), "mse_dnn": float(mse_d),
+                        "mse_kernel": float(mse_k),
+                        "slope_minimax": float(besov.minimax_exponent(s_cls)),
+                        "slope_linear": float(besov.linear_exponent(s_cls, p_cls))},
             "detail": (f"{name}: slope net {s_d:.3f} +- {se_d or 0.0:.3f} vs kernel ridge "
                        f"{s_k:.3f} +- {se_k or 0.0:.3f} (difference {gap:.3f}, combined standard "
                        f"error {combined:.3f}: {'steeper' if steeper else 'not steeper'}); test "

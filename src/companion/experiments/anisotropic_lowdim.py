@@ -242,6 +242,10 @@ def summarize(cfg: Mapping[str, Any],
         "measured": float(slope),
         "expected": float(se or 0.0),
         "relation": ">",
+        "context": {"d_min": int(dims[0]), "d_max": int(dims[-1]),
+                    "ratio_at_min": float(ratio[0]), "ratio_at_max": float(ratio[-1]),
+                    "mlp_ratio_at_min": float(mlp[0] / lowdim[0]),
+                    "mlp_ratio_at_max": float(mlp[-1] / lowdim[-1])},
         "detail": (f"log-log slope in d of MSE(kernel) / MSE(low-dim net) = {slope:.3f} +- "
                    f"{se or 0.0:.3f}; ratio {ratio[0]:.3g} at d = {int(dims[0])}, "
                    f"{ratio[-1]:.3g} at d = {int(dims[-1])}; plain MLP / low-dim net "
@@ -255,6 +259,10 @@ def summarize(cfg: Mapping[str, Any],
         "measured": growth,
         "expected": limit,
         "relation": "<=",
+        "context": {"d_min": int(dims[0]), "d_max": int(dims[-1]),
+                    "lowdim_at_min": float(lowdim[0]), "lowdim_at_max": float(lowdim[-1]),
+                    "mlp_growth": float(mlp[-1] / mlp[0]),
+                    "kernel_growth": float(kernel[-1] / kernel[0])},
         "detail": (f"MSE of the low-dim net {lowdim[0]:.3g} at d = {int(dims[0])} -> "
                    f"{lowdim[-1]:.3g} at d = {int(dims[-1])} (x{growth:.3g}); plain MLP "
                    f"{mlp[0]:.3g} -> {mlp[-1]:.3g} (x{mlp[-1] / mlp[0]:.3g}); kernel ridge "

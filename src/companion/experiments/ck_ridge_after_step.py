@@ -235,6 +235,8 @@ def summarize(cfg: Mapping[str, Any],
         "measured": worst_ratio,
         "expected": 1.0,
         "relation": "<",
+        "context": {"alpha_worst": float(alphas[k]), "eta_at": float(etas[k]),
+                    "risk_init": ck0, "risk_step_at": float(ck1[k])},
         "detail": (f"max risk(W1) / risk(W0) = {worst_ratio:.4f} at alpha = {alphas[k]:g} "
                    f"(eta = {etas[k]:.4g}); risk(W0) = {ck0:.4g}, risk(W1) from "
                    f"{np.nanmin(ck1):.4g} to {np.nanmax(ck1):.4g}"),
@@ -252,6 +254,8 @@ def summarize(cfg: Mapping[str, Any],
         "measured": gap,
         "expected": tol,
         "relation": "<=",
+        "context": {"gap_init": float(gaps[0]), "gap_step": float(gaps[1]),
+                    "eta_at": float(etas[i0]), "floor": float(level)},
         "detail": (f"|risk_GE / risk_CK - 1| = {gaps[0]:.4f} at W0 (GE {ge0:.4g}, CK {ck0:.4g}) "
                    f"and {gaps[1]:.4f} at W1 with eta = {etas[i0]:.4g} (GE {ge1[i0]:.4g}, CK "
                    f"{ck1[i0]:.4g}); ||P_>1 f*||^2 = {level:.4g}"),
@@ -267,6 +271,9 @@ def summarize(cfg: Mapping[str, Any],
         "measured": below,
         "expected": 1.0,
         "relation": "<",
+        "context": {"alpha_at": float(alphas[j]), "eta_at": float(etas[j]),
+                    "risk_step_at": float(ck1[j]), "floor": float(level),
+                    "risk_ge_at": float(ge1[j])},
         "detail": (f"risk(W1) / ||P_>1 f*||^2 = {below:.4f} at alpha = {alphas[j]:g} "
                    f"(eta = {etas[j]:.4g}): risk {ck1[j]:.4g} vs level {level:.4g}; GE risk "
                    f"there {ge1[j]:.4g}"),

@@ -231,6 +231,8 @@ def summarize(cfg: Mapping[str, Any],
             "measured": saw_dev,
             "expected": 0.0,
             "relation": "<=",
+            "context": {"depth_min": int(depths.min()), "depth_max": int(depths.max()),
+                        "pieces": saw.astype(int).tolist()},
             "detail": (f"max over L = {depths.min()}..{depths.max()} of |pieces - 2^L| = "
                        f"{saw_dev:g}; pieces {saw.astype(int).tolist()}"),
         },
@@ -240,6 +242,10 @@ def summarize(cfg: Mapping[str, Any],
             "measured": fin(spread),
             "expected": spread_max,
             "relation": "<=",
+            "context": {"depth_min": int(rdepth.min()), "depth_max": int(rdepth.max()),
+                        "per_neuron": [float(v) for v in per_neuron],
+                        "neurons": neurons.tolist(), "params": int(cfg["params"]),
+                        "nets_per_depth": int(line.shape[1])},
             "detail": (f"regions along a line of length {2 * float(cfg['line_extent']):g} per "
                        f"neuron, max/min over depths {rdepth.min()}..{rdepth.max()} = {spread:.3f} "
                        f"(per neuron {np.round(per_neuron, 3).tolist()}; neurons "
@@ -253,6 +259,7 @@ def summarize(cfg: Mapping[str, Any],
             "measured": excess,
             "expected": 0.0,
             "relation": "<=",
+            "context": {"widths": fit_width.tolist()},
             "detail": (f"max over trained one-hidden-layer nets of pieces - (width + 1) = "
                        f"{excess:g}; widths {fit_width.tolist()}"),
         },
@@ -265,6 +272,8 @@ def summarize(cfg: Mapping[str, Any],
             "measured": fin(few_sup),
             "expected": 0.5,
             "relation": ">=",
+            "context": {"fit_depth": L, "width_limit": 2 ** (L - 1),
+                        "widths_below": fit_width[few].tolist()},
             "detail": (f"smallest sup error on the grid among widths < 2^(L-1) = "
                        f"{2 ** (L - 1)} (L = {L}): {few_sup:.4f}"),
         })

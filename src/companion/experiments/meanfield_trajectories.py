@@ -194,6 +194,12 @@ def summarize(cfg: Mapping[str, Any],
         "measured": mf_end,
         "expected": need,
         "relation": ">",
+        "context": {"near_deg": near, "share_start": float(share_mean[0, 0]),
+                    "steps": int(steps[-1]),
+                    "share_per_seed": [float(v) for v in share[:, -1, 0]],
+                    "loss_end": float(loss_mean[-1, 0]),
+                    "alignment_start": float(align_mean[0, 0]),
+                    "alignment_end": float(align_mean[-1, 0])},
         "detail": (f"mean-field: share of the mass |a_j| ||w_j|| within {near:g} deg of a teacher "
                    f"direction {share_mean[0, 0]:.3f} at the start, {mf_end:.3f} after "
                    f"{int(steps[-1])} steps (per seed {np.round(share[:, -1, 0], 3).tolist()}); "
@@ -209,6 +215,11 @@ def summarize(cfg: Mapping[str, Any],
         "measured": worst,
         "expected": tol,
         "relation": "<=",
+        "context": {"share_start": float(share_mean[0, 1]),
+                    "share_end": float(share_mean[-1, 1]), "steps": int(steps[-1]),
+                    "loss_end": float(loss_mean[-1, 1]),
+                    "alignment_start": float(align_mean[0, 1]),
+                    "alignment_end": float(align_mean[-1, 1])},
         "detail": (f"NTK scaling: largest |share(end) - share(start)| over seeds = {worst:.3f} "
                    f"(mean share {share_mean[0, 1]:.3f} -> {share_mean[-1, 1]:.3f}); loss "
                    f"{loss_mean[-1, 1]:.3g}; CK alignment {align_mean[0, 1]:.3f} -> "

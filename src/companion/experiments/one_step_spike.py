@@ -224,6 +224,10 @@ def summarize(cfg: Mapping[str, Any],
         "measured": float(align_err[ka]),
         "expected": a_tol,
         "relation": "<=",
+        "context": {"eta_worst": float(etas[ka]), "measured_at": float(align[ka]),
+                    "theory_at": float(align_th[ka]), "n_above": int(above.sum()),
+                    "n_etas": int(etas.size), "d": int(cfg["d"]), "psi1": float(psi1),
+                    "psi2": float(psi2)},
         "detail": (f"max |alignment - limit| = {align_err[ka]:.4f} at eta = {etas[ka]:g} "
                    f"(measured {align[ka]:.4f}, limit {align_th[ka]:.4f}); {sides}; "
                    f"d = {int(cfg['d'])}, psi1 = {psi1:.4g}, psi2 = {psi2:.4g}"),
@@ -234,6 +238,10 @@ def summarize(cfg: Mapping[str, Any],
         "measured": float(sigma1_err[ks]),
         "expected": s_tol,
         "relation": "<=",
+        "context": {"eta_worst": float(etas[ks]), "measured_at": float(sigma1[ks]),
+                    "theory_at": float(sigma1_th[ks]), "bulk_edge": float(theory.mp_edge(psi2)),
+                    "n_above": int(above.sum()), "n_etas": int(etas.size),
+                    "grad_sv_ratio": float(max(ratio))},
         "detail": (f"max |sigma1 / limit - 1| = {sigma1_err[ks]:.4f} at eta = {etas[ks]:g} "
                    f"(measured {sigma1[ks]:.4f}, limit {sigma1_th[ks]:.4f}; bulk edge "
                    f"{theory.mp_edge(psi2):.4f}); {sides}; second singular value of the "

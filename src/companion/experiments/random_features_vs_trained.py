@@ -228,6 +228,8 @@ def summarize(cfg: Mapping[str, Any],
             "measured": fin(min_growth),
             "expected": 1.0,
             "relation": ">",
+            "context": {"width_max": int(widths[-1]), "dims": dims.tolist(),
+                        "errors_rf": [float(v) for v in top], "seeds": nseeds},
             "detail": (f"smallest ratio of the random-feature error between neighbouring d at "
                        f"{where}: {min_growth:.3f}; errors "
                        + ", ".join(f"{top[i]:.4g} (d = {d})" for i, d in enumerate(dims))),
@@ -238,6 +240,8 @@ def summarize(cfg: Mapping[str, Any],
             "measured": fin(worst_ratio),
             "expected": 0.5,
             "relation": "<=",
+            "context": {"width_max": int(widths[-1]), "dims": dims.tolist(),
+                        "errors_trained": [float(v) for v in nn[:, -1]], "seeds": nseeds},
             "detail": (f"largest error_trained / error_rf over d > 2 at {where}: "
                        f"{worst_ratio:.4f}; trained errors "
                        + ", ".join(f"{nn[i, -1]:.3g} (d = {d})" for i, d in enumerate(dims))),
@@ -248,6 +252,9 @@ def summarize(cfg: Mapping[str, Any],
             "measured": fin(min_flatten),
             "expected": -slope_tol,
             "relation": ">=",
+            "context": {"dims": dims.tolist(), "slopes": [float(v) for v in slopes],
+                        "width_min": int(widths[0]), "width_max": int(widths[-1]),
+                        "seeds": nseeds},
             "detail": ("smallest change of the random-feature log-log slope in M from one d to "
                        f"the next: {min_flatten:.3f} (tolerance {slope_tol:g}); slopes "
                        + ", ".join(f"{slopes[i]:.3f} (d = {d})" for i, d in enumerate(dims))

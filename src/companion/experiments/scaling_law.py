@@ -259,6 +259,9 @@ def summarize(cfg: Mapping[str, Any],
         "measured": float(gap),
         "expected": exp_tol,
         "relation": "<=",
+        "context": {"slope": float(slope), "slope_se": slope_se, "slope_theory": expected,
+                    "b": b, "r": r, "slope_equivalent": float(theory_slope),
+                    "n_min": int(ns[0]), "n_max": int(ns[-1])},
         "detail": (f"fitted exponent {slope:.3f} (standard error {se_text}) vs "
                    f"-2rb/(2rb+1) = {expected:.3f} (b = {b:g}, r = {r:g}); the deterministic "
                    f"equivalent's own slope over the same n is {theory_slope:.3f}; "
@@ -272,6 +275,9 @@ def summarize(cfg: Mapping[str, Any],
         "measured": float(rel[worst]),
         "expected": rel_tol,
         "relation": "<=",
+        "context": {"n_worst": int(ns[worst]), "measured_at": float(series["risk"][worst]),
+                    "theory_at": float(series["risk_theory"][worst]),
+                    "datasets_at": int(series["datasets"][worst])},
         "detail": (f"max |risk / equivalent - 1| = {rel[worst]:.4f} at n = {int(ns[worst])} "
                    f"(measured {series['risk'][worst]:.4g}, equivalent "
                    f"{series['risk_theory'][worst]:.4g}, "

@@ -217,6 +217,9 @@ def summarize(cfg: Mapping[str, Any],
             "measured": construct_ratio,
             "expected": 1.0,
             "relation": "<=",
+            "context": {"width_min": int(widths[0]), "width_max": int(widths[-1]),
+                        "steepness": kappa, "sup_at_max": float(construct[-1]),
+                        "bound_at_max": float(bound[-1])},
             "detail": (f"max over N = {int(widths[0])}..{int(widths[-1])} of sup|f - g_N| / bound "
                        f"= {construct_ratio:.3f} (steepness kappa = {kappa:g}; sup error at the "
                        f"largest N {construct[-1]:.3g} vs bound {bound[-1]:.3g})"),
@@ -227,6 +230,8 @@ def summarize(cfg: Mapping[str, Any],
             "measured": final_sup,
             "expected": eps,
             "relation": "<=",
+            "context": {"width_max": int(widths[-1]), "sup_sigmoid": float(sup["sigmoid"][-1]),
+                        "sup_relu": float(sup["relu"][-1]), "seeds": nseeds},
             "detail": (f"sup error at N = {int(widths[-1])}, worse of sigmoid "
                        f"{sup['sigmoid'][-1]:.4g} and ReLU {sup['relu'][-1]:.4g}; {where}"),
         },
@@ -236,6 +241,8 @@ def summarize(cfg: Mapping[str, Any],
             "measured": float(max(slopes_1d.values())),
             "expected": 0.0,
             "relation": "<",
+            "context": {"slope_sigmoid": float(slopes_1d["sigmoid"]),
+                        "slope_relu": float(slopes_1d["relu"]), "seeds": nseeds},
             "detail": (f"log-log slope of the 1-D L2 error in N: sigmoid "
                        f"{slopes_1d['sigmoid']:.3f}, ReLU {slopes_1d['relu']:.3f}; {where}"),
         },
@@ -245,6 +252,8 @@ def summarize(cfg: Mapping[str, Any],
             "measured": bratio,
             "expected": 1.0,
             "relation": "<=",
+            "context": {"dims": dims, "barron_constants": [float(cf[d]) for d in dims],
+                        "radius": radius, "seeds": nseeds},
             "detail": (f"max over N and d in {dims} of L2 error / (2 r C_f / sqrt(N)) = "
                        f"{bratio:.4f}; C_f = "
                        + ", ".join(f"{cf[d]:.3f} (d = {d})" for d in dims)
@@ -256,6 +265,9 @@ def summarize(cfg: Mapping[str, Any],
             "measured": worst_bslope,
             "expected": slope_max,
             "relation": "<=",
+            "context": {"dims": dims, "slopes": [float(bslopes[d]) for d in dims],
+                        "width_min": int(bwidths[0]), "width_max": int(bwidths[-1]),
+                        "seeds": nseeds},
             "detail": ("log-log slope of the L2 error in N: "
                        + ", ".join(f"{bslopes[d]:.3f} (d = {d})" for d in dims)
                        + f"; N = {int(bwidths[0])}..{int(bwidths[-1])}; {where}"),
