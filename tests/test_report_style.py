@@ -137,3 +137,16 @@ def test_the_report_style_keeps_three_rows_with_the_caption() -> None:
 
 def test_a_short_table_on_one_page_is_fine() -> None:
     assert layout.tables_split_early(_document(_table_page(rows=2, spacer_mm=10))) == []
+
+
+def test_table_headers_break_between_words_only() -> None:
+    def words(label: str) -> list[str]:
+        return re.findall(r'<span class="nobr">(.*?)</span>', str(textmod.header_html(label)))
+
+    assert words("当てはめステップ数 (測定)") == ["当てはめ", "ステップ数", "(測定)"]
+    assert words("大域的最小点の谷の割合 (ギブス分布)") == ["大域的最小点の", "谷の", "割合",
+                                                      "(ギブス分布)"]
+    assert words("平均場") == ["平均場"]
+    assert words("KL plateau") == ["KL", "plateau"]
+    html = str(textmod.header_html("$\\mu_k$ からの当てはめ"))
+    assert html.count('class="nobr"') == 3 and "<img" in html  # math stays one piece

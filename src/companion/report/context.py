@@ -338,7 +338,7 @@ def _experiment(metrics: Mapping[str, Any], lang: str, t: Mapping[str, Any],
         counters["table"] += 1
         table = {
             "label": textmod.fill(t["labels"]["table"], n=counters["table"]),
-            "headers": [textmod.inline_html(_need(prose["table"], c, f"{where}: table"))
+            "headers": [textmod.header_html(_need(prose["table"], c, f"{where}: table"))
                         for c in columns],
             "rows": [[format_number(v) for v in row] for row in metrics["table"]["rows"]],
         }

@@ -142,6 +142,54 @@ def inline_html(text: str) -> Markup:
     return Markup("").join(parts)
 
 
+_HIRAGANA = re.compile(r"[\u3040-\u309f]")
+_KATAKANA = re.compile(r"[\u30a0-\u30ff]")
+# After these a Japanese label may break when a new word follows (の, を, な as particles).
+_BREAK_AFTER = "のをな、・/"
+
+
+def _header_breaks(text: str) -> list[int]:
+    """Where a table header may break: at spaces, before '(', after a particle that a word
+    follows, and where hiragana turns into katakana (当てはめ|ステップ数); never inside a word
+    (平均場, ギブス分布). Positions inside math and code are never returned."""
+    protected = [(m.start(), m.end()) for m in _SPAN_RE.finditer(text)]
+    breaks = []
+    for i in range(1, len(text)):
+        if any(start < i < end for start, end in protected):
+            continue
+        prev, nxt = text[i - 1], text[i]
+        if nxt == " " or prev == " ":
+            breaks.append(i)
+        elif nxt == "(":
+            breaks.append(i)
+        elif prev in _BREAK_AFTER and not _HIRAGANA.match(nxt) and nxt not in ")、":
+            breaks.append(i)
+        elif _HIRAGANA.match(prev) and _KATAKANA.match(nxt):
+            breaks.append(i)
+    return breaks
+
+
+def header_html(text: str) -> Markup:
+    """A table header as HTML whose words never break inside: each run between break points
+    is a ``nobr`` span. WeasyPrint ignores ``word-break: keep-all``, and a Japanese header
+    otherwise breaks between any two characters (平/均場)."""
+    cuts = [0, *_header_breaks(text), len(text)]
+    pieces = [text[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+    out = []
+    for piece in pieces:
+        if piece.strip():
+            out.append(Markup('<span class="nobr">{}</span>').format(inline_html(piece.strip())))
+        if piece != piece.rstrip() or piece != piece.lstrip():
+            out.append(Markup(" "))
+    # A zero-width space between two spans is the break opportunity.
+    joined = Markup("")
+    for prev, piece in zip([None, *out], out, strict=False):
+        if prev is not None and prev != " " and piece != " ":
+            joined += Markup("\u200b")
+        joined += piece
+    return joined
+
+
 def _plain(text: str) -> Markup:
     if re.search(r"(?<!\\)\$", text):
         raise TextError(f"unmatched '$' in {text!r}")
