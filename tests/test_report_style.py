@@ -150,3 +150,14 @@ def test_table_headers_break_between_words_only() -> None:
     assert words("KL plateau") == ["KL", "plateau"]
     html = str(textmod.header_html("$\\mu_k$ からの当てはめ"))
     assert html.count('class="nobr"') == 3 and "<img" in html  # math stays one piece
+
+
+def test_divergence_line_is_in_the_report_language() -> None:
+    records = [{"seed": 0, "step": 120, "share": 0.25, "what": "training loss"},
+               {"seed": 1, "step": None, "share": float("nan"), "what": "risk_ridge"}]
+    ja = str(decision.divergence_line(records, textmod.load_main("ja")["divergence"], "、", _fmt))
+    assert "ステップ 120 から訓練損失が非有限" in ja and "25.0%" in ja
+    assert "<code>risk_ridge</code>" in ja  # an array's name stays an identifier
+    assert style.english_words(re.sub(r"<code>.*?</code>", "", ja)) == []
+    en = str(decision.divergence_line(records, textmod.load_main("en")["divergence"], "; ", _fmt))
+    assert en.startswith("seed 0: training loss non-finite from step 120 in 25.0%")

@@ -116,7 +116,10 @@ def decide(module: Any, cfg: Mapping[str, Any],
     with np.errstate(all="ignore"):
         summary = module.summarize(dict(cfg), list(runs))
     divergence.mark_claims(summary.get("claims", []), diverged)
-    summary["divergence"] = {"reason": divergence.REASON, "runs": diverged}
+    # The English lines for the command line; the records for the report's own language.
+    summary["divergence"] = {"reason": divergence.REASON, "runs": diverged,
+                             "records": [{"seed": int(r["seed"]), **r["divergence"]}
+                                         for r in records if r.get("divergence")]}
     return summary
 
 

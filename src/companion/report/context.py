@@ -345,6 +345,13 @@ def _experiment(metrics: Mapping[str, Any], lang: str, t: Mapping[str, Any],
 
     formulas = [mathsvg.display_html(f) for f in textmod.load_formulas(exp_id, text_root)]
     claims = [_claim(c, prose, t, refs, metrics["_path"]) for c in metrics.get("claims", [])]
+    records = (metrics.get("divergence") or {}).get("records")
+    if records:
+        where_diverged = decision.divergence_line(records, t["divergence"],
+                                                  t["labels"]["separator"], format_number)
+        for shown, claim in zip(claims, metrics.get("claims", []), strict=True):
+            if claim.get("reason") == "diverged":
+                shown["detail"] = where_diverged
     lecture = _lecture(exp_id, lang, t, text_root)
     return {
         "id": exp_id,

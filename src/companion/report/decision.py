@@ -19,7 +19,8 @@ file stays what the command line prints.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -75,3 +76,24 @@ def quantity(claim_id: str, quantities: Mapping[str, Any], where: str) -> Markup
     if claim_id not in quantities:
         raise textmod.TextError(f"{where}: 'quantities' has no entry for claim {claim_id!r}")
     return textmod.inline_html(str(quantities[claim_id]))
+
+
+def divergence_line(records: Sequence[Mapping[str, Any]], words: Mapping[str, Any],
+                    separator: str, fmt: Formatter) -> Markup:
+    """Where the runs diverged (``divergence.record``'s step, share and what, per seed) in the
+    report's language: ``words`` is ``main.yaml``'s ``divergence`` section. A quantity the
+    section does not name is an array's name and is shown as code."""
+    lines = []
+    for rec in records:
+        what = words["what"].get(rec.get("what"))
+        shown = (escape(what) if what is not None
+                 else Markup("<code>{}</code>").format(rec.get("what", "")))
+        share = rec.get("share")
+        has_share = share is not None and math.isfinite(float(share))
+        key = ("with_step" if rec.get("step") is not None else "without_step") + \
+              ("_share" if has_share else "")
+        template = escape(words[key])
+        lines.append(Markup(template.format(
+            seed=fmt(rec.get("seed")), what=shown, step=fmt(rec.get("step")),
+            share=Markup("{}%").format(fmt(100 * float(share))) if has_share else "")))
+    return Markup(escape(separator)).join(lines)
