@@ -54,12 +54,29 @@ def colours() -> Iterator[str]:
         yield from MEASURED_COLOURS
 
 
+# The report's text width (A4 less 2 x 20 mm margins), in inches: a wider figure is scaled down
+# to it when printed.
+PRINT_WIDTH_IN = 170 / 25.4
+
+
+def print_scale(width_in: float) -> float:
+    """How much larger than nominal the type of a figure ``width_in`` wide must be so that it
+    prints at its nominal size once the report scales the figure down to the text width."""
+    return max(1.0, width_in / PRINT_WIDTH_IN)
+
+
 def new_figure(ncols: int = 1, nrows: int = 1, width: float | None = None,
                height: float | None = None):
-    """A figure with the project style applied; returns ``(fig, axes)`` like ``plt.subplots``."""
+    """A figure with the project style applied; returns ``(fig, axes)`` like ``plt.subplots``.
+
+    Multi-panel figures are wider than the page: their type is enlarged by :func:`print_scale`
+    so that tick labels, axis labels and legends print at the size a one-panel figure has."""
     plt.rcParams.update(_RC)
     w, h = _RC["figure.figsize"]
     size = (width or w * (1 if ncols == 1 else 0.9 * ncols), height or h * nrows)
+    scale = print_scale(size[0])
+    plt.rcParams.update({"font.size": _RC["font.size"] * scale,
+                         "legend.fontsize": _RC["legend.fontsize"] * scale})
     fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False, constrained_layout=True)
     return fig, axes if axes.size > 1 else axes[0, 0]
 
