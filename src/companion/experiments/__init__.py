@@ -38,6 +38,7 @@ from types import ModuleType
 # Catalog order: the report lists experiments (and their claims) in this order.
 EXPERIMENTS: tuple[str, ...] = (
     "double_descent_linear",
+    "double_descent_random_features",
     "ntk_lazy_vs_meanfield",
     "ntk_spectrum_spectral_bias",
     "gld_gibbs",

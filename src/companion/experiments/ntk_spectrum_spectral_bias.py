@@ -37,6 +37,7 @@ import numpy as np
 
 from companion import memory
 from companion.io import jsonable
+from companion.sampling import sphere
 from companion.theory import ntk as theory
 from companion.theory.powerlaw import asymptotic_exponent, loglog_slope
 
@@ -44,7 +45,7 @@ ID = "ntk_spectrum_spectral_bias"
 CATALOG = "B7"
 PART = 2
 SOURCES = [
-    "theory/ntk.py", "theory/powerlaw.py", "nn/activations.py", "nn/backprop.py",
+    "sampling.py", "theory/ntk.py", "theory/powerlaw.py", "nn/activations.py", "nn/backprop.py",
     "nn/ensemble.py", "nn/losses.py", "nn/ntk.py", "nn/optim.py", "nn/parameterisation.py",
     "nn/train.py", "plots/style.py",
 ]
@@ -108,11 +109,6 @@ def peak_memory_mb(cfg: Mapping[str, Any]) -> dict[str, tuple[float, str]]:
 # data
 
 
-def _sphere(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
-    x = rng.standard_normal((n, d))
-    return x * (np.sqrt(d) / np.linalg.norm(x, axis=1, keepdims=True))
-
-
 def _components(d: int, degrees: Sequence[int], x: np.ndarray,
                 directions: np.ndarray) -> np.ndarray:
     """``phi_k`` at the points x (radius sqrt(d)), shape ``(len(degrees), n)``."""
@@ -128,9 +124,9 @@ def generate(cfg: Mapping[str, Any], seed: int) -> dict[str, np.ndarray]:
     degrees = [int(k) for k in cfg["target_degrees"]]
     directions = rng.standard_normal((len(degrees), d))
     directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-    x_gram = _sphere(rng, int(cfg["n_gram"]), d)
-    x_train = _sphere(rng, int(cfg["n_train"]), d)
-    x_test = _sphere(rng, int(cfg["n_test"]), d)
+    x_gram = sphere(rng, int(cfg["n_gram"]), d)
+    x_train = sphere(rng, int(cfg["n_train"]), d)
+    x_test = sphere(rng, int(cfg["n_test"]), d)
     phi_train = _components(d, degrees, x_train, directions)
     phi_test = _components(d, degrees, x_test, directions)
     return {"x_gram": x_gram, "x_train": x_train, "x_test": x_test, "directions": directions,
