@@ -39,6 +39,7 @@ from types import ModuleType
 EXPERIMENTS: tuple[str, ...] = (
     "double_descent_linear",
     "double_descent_random_features",
+    "norm_bounds",
     "ntk_lazy_vs_meanfield",
     "ntk_spectrum_spectral_bias",
     "gld_gibbs",
