@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from companion import memory
+from companion import memory, relu_net
+from companion.sampling import gapped_sign_task
 from companion.theory import norm_bounds as bounds
 from companion.theory.powerlaw import loglog_slope
 
@@ -41,9 +42,9 @@ ID = "norm_bounds"
 CATALOG = "B3"
 PART = 2
 SOURCES = [
-    "theory/norm_bounds.py", "theory/powerlaw.py", "nn/activations.py", "nn/backprop.py",
-    "nn/ensemble.py", "nn/losses.py", "nn/optim.py", "nn/parameterisation.py", "nn/sweep.py",
-    "nn/train.py", "plots/style.py",
+    "relu_net.py", "sampling.py", "theory/norm_bounds.py", "theory/powerlaw.py",
+    "nn/activations.py", "nn/backprop.py", "nn/ensemble.py", "nn/losses.py", "nn/optim.py",
+    "nn/parameterisation.py", "nn/sweep.py", "nn/train.py", "plots/style.py",
 ]
 FIGURES = ("bounds_vs_width", "bounds_vs_n")
 NORM_BOUNDS = ("spectral", "pac_bayes", "frobenius")
@@ -84,42 +85,19 @@ def peak_memory_mb(cfg: Mapping[str, Any]) -> dict[str, tuple[float, str]]:
 # data
 
 
-def _draw(rng: np.random.Generator, count: int, teacher: np.ndarray,
-          gap: float) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` points of ``N(0, I_d)`` with ``|<w*_k, x>| >= gap`` for every teacher direction
-    ``w*_k`` (rows of ``teacher``; rejection) and their labels ``prod_k sign(<w*_k, x>)``."""
-    xs: list[np.ndarray] = []
-    have = 0
-    while have < count:
-        x = rng.standard_normal((2 * (count - have) + 16, teacher.shape[1]))
-        x = x[np.all(np.abs(x @ teacher.T) >= gap, axis=1)]
-        xs.append(x)
-        have += len(x)
-    x = np.concatenate(xs)[:count]
-    return x, np.prod(np.sign(x @ teacher.T), axis=1)
-
-
 def generate(cfg: Mapping[str, Any], seed: int) -> dict[str, np.ndarray]:
     """Orthonormal teacher directions, a nested training pool and a test set (module doc)."""
     d, gap, k = int(cfg["d"]), float(cfg["gap"]), int(cfg["teacher_directions"])
     rng = np.random.default_rng([seed, 0xB3])
     teacher = np.linalg.qr(rng.standard_normal((d, k)))[0].T  # (k, d), orthonormal rows
     n_pool = max(int(cfg["n_width"]), *(int(n) for n in cfg["ns"]))
-    x, y = _draw(rng, n_pool, teacher, gap)
-    x_test, y_test = _draw(rng, int(cfg["n_test"]), teacher, gap)
+    x, y = gapped_sign_task(rng, n_pool, teacher, gap)
+    x_test, y_test = gapped_sign_task(rng, int(cfg["n_test"]), teacher, gap)
     return {"x": x, "y": y, "x_test": x_test, "y_test": y_test, "teacher": teacher}
 
 
 # --------------------------------------------------------------------------------------------
 # training
-
-
-def _forward(layers: Sequence[np.ndarray], x: np.ndarray) -> np.ndarray:
-    """``W_L relu(... relu(W_1 x))`` for rows of x, weights in ``torch.nn.Linear`` layout."""
-    h = x
-    for w in layers[:-1]:
-        h = np.maximum(h @ w.T, 0.0)
-    return (h @ layers[-1].T)[:, 0]
 
 
 def train_group(cfg: Mapping[str, Any], widths: Sequence[int], x: np.ndarray, y: np.ndarray,
@@ -153,11 +131,12 @@ def train_group(cfg: Mapping[str, Any], widths: Sequence[int], x: np.ndarray, y:
                          loss="logistic")
         for k, e in enumerate(group):
             layers = [w.double().cpu().numpy() for w, _ in model.effective_layers(k, stop.params)]
-            margin = float(np.min(y * _forward(layers, x)))
+            margin = float(np.min(y * relu_net.outputs(layers, x)))
             values = bounds.all_bounds(layers, n, max(margin, 1e-12))
             out["bounds"][e] = [values[b] for b in bounds.BOUNDS]
             out["margin"][e] = margin
-            out["test_error"][e] = float(np.mean(np.sign(_forward(layers, x_test)) != y_test))
+            predicted = np.sign(relu_net.outputs(layers, x_test))
+            out["test_error"][e] = float(np.mean(predicted != y_test))
             out["steps"][e] = stop.steps[k]
             out["reached"][e] = float(stop.reached[k])
     return {k: v.reshape(len(widths), reps, *v.shape[1:]) for k, v in out.items()}
