@@ -41,6 +41,7 @@ EXPERIMENTS: tuple[str, ...] = (
     "double_descent_random_features",
     "norm_bounds",
     "compression",
+    "preconditioning",
     "ntk_lazy_vs_meanfield",
     "ntk_spectrum_spectral_bias",
     "gld_gibbs",
