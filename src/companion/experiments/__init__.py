@@ -50,6 +50,7 @@ EXPERIMENTS: tuple[str, ...] = (
     "ck_ridge_after_step",
     "meanfield_trajectories",
     "gld_gibbs",
+    "mfld_sparse_parity",
 )
 
 
