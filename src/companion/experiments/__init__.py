@@ -50,6 +50,7 @@ EXPERIMENTS: tuple[str, ...] = (
     "ck_ridge_after_step",
     "meanfield_trajectories",
     "gld_gibbs",
+    "teacher_student_two_phase",
     "mfld_sparse_parity",
 )
 
