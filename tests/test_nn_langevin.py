@@ -113,3 +113,31 @@ def test_tanh_mean_field_gradient_is_n_times_the_particle_gradient() -> None:
         closed = net.first_variation_grad(theta, x, logistic_grad(net.output(theta, x), y))
     # The first variation's gradient at a particle is N times d(loss)/d(particle).
     np.testing.assert_allclose(closed.numpy(), n_particles * autograd.numpy(), rtol=1e-10)
+
+
+def test_svrg_gradient_is_unbiased_and_exact_at_the_anchor() -> None:
+    from companion.nn.langevin import svrg_gradient
+
+    g = torch.Generator().manual_seed(1)
+    n, p = 6, 3
+    a = torch.randn(n, p, generator=g, dtype=torch.float64)
+    b = torch.randn(n, generator=g, dtype=torch.float64)
+
+    def batch_grad(theta: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        # Samples l_i(theta) = (a_i . theta - b_i)^4 / 4: a nonlinear gradient, so unbiasedness is
+        # not an accident of linearity.
+        r = a[idx] @ theta - b[idx]
+        return (r**3)[:, None].mul(a[idx]).mean(dim=0)
+
+    theta = torch.randn(p, generator=g, dtype=torch.float64)
+    anchor = torch.randn(p, generator=g, dtype=torch.float64)
+    full = batch_grad(theta, torch.arange(n))
+    anchor_full = batch_grad(anchor, torch.arange(n))
+    # The mean over every single-sample batch is the full gradient (an exact expectation).
+    estimates = torch.stack([svrg_gradient(batch_grad, theta, anchor, anchor_full,
+                                           torch.tensor([i])) for i in range(n)])
+    np.testing.assert_allclose(estimates.mean(dim=0).numpy(), full.numpy(), rtol=1e-12)
+    assert not torch.allclose(estimates[0], full)  # one batch alone is noisy
+    # At the anchor every batch gives the full gradient: the variance is gone.
+    at_anchor = svrg_gradient(batch_grad, anchor, anchor, anchor_full, torch.tensor([2]))
+    np.testing.assert_allclose(at_anchor.numpy(), anchor_full.numpy(), rtol=1e-12)

@@ -158,3 +158,21 @@ class TanhMeanFieldNet:
         out[:, -2] = a.sum(dim=0)
         out[:, -1] = 0.5 * self.scale * dloss.sum()
         return out
+
+
+# --- stochastic gradients for SGD-MFLD and SVRG-MFLD ---------------------------------------------
+
+BatchGradient = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def svrg_gradient(batch_grad: BatchGradient, theta: torch.Tensor, anchor: torch.Tensor,
+                  anchor_full: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+    """The SVRG estimate ``g_B(theta) - g_B(anchor) + g(anchor)`` of the full gradient at ``theta``.
+
+    ``batch_grad(theta, idx)`` is the gradient averaged over the samples ``idx``; ``anchor`` is the
+    snapshot, ``anchor_full`` its full-batch gradient (computed once per epoch). For a batch drawn
+    uniformly the estimate is unbiased, ``E_B = g(theta)``, and its variance vanishes as
+    ``theta -> anchor`` (Johnson and Zhang 2013; the SVRG-MFLD of Suzuki, Wu and Nitanda 2023,
+    Alg. 2, applies it to every particle's first-variation gradient).
+    """
+    return batch_grad(theta, batch) - batch_grad(anchor, batch) + anchor_full
