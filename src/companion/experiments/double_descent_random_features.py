@@ -1,6 +1,6 @@
 """B2: double descent of random-features regression in N/n, and tuned ridge.
 
-Claim (Mei and Montanari 2022, Theorem 1 and 3; :mod:`companion.theory.random_features`): with
+Claim (Mei and Montanari 2022, Theorem 1 and 3; :mod:`companion.theory.random_features_risk`): with
 ``x`` and the feature directions uniform on the sphere of radius ``sqrt(d)``, ``N`` ReLU random
 features and ``n`` samples, the minimum-norm (ridgeless) fit's test error diverges at the
 interpolation threshold ``N = n`` and falls again beyond it; ridge with a tuned penalty has no
@@ -36,12 +36,12 @@ import numpy as np
 
 from companion import divergence, memory
 from companion.sampling import sphere
-from companion.theory import random_features as theory
+from companion.theory import random_features_risk as theory
 
 ID = "double_descent_random_features"
 CATALOG = "B2"
 PART = 2
-SOURCES = ["sampling.py", "theory/random_features.py", "plots/style.py"]
+SOURCES = ["sampling.py", "theory/random_features_risk.py", "plots/style.py"]
 FIGURES = ("risk_vs_ratio", "condition_number")
 
 _SECTION = f"experiments.{ID}"

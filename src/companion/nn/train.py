@@ -31,6 +31,7 @@ class History:
     movement: dict[str, np.ndarray]
     norm: dict[str, np.ndarray]
     probe: np.ndarray | None = None
+    params: dict[str, np.ndarray] | None = None
 
 
 def log_schedule(steps: int, count: int) -> np.ndarray:
@@ -64,7 +65,8 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
         loss: str = "squared", record_at: Sequence[int] | np.ndarray | None = None,
         batch_size: int | None = None, generator: torch.Generator | None = None,
         probe: torch.Tensor | None = None, optimiser_options: dict | None = None,
-        closed_form: bool = True) -> History:
+        closed_form: bool = True, sample_sizes: Sequence[int] | np.ndarray | None = None,
+        final_lr_fraction: float = 1.0, record_params: bool = False) -> History:
     """Train every model of ``model`` for ``steps`` steps and return what was recorded.
 
     ``x`` is ``(n, d)`` (shared by all models) or ``(E, n, d)``; ``y`` is ``(n,)`` or ``(E, n)``.
@@ -73,6 +75,15 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
     gradient descent. The recorded loss is always the full training loss. A record at step t
     describes the parameters after t updates. Two-layer nets use the closed-form gradient of
     :mod:`companion.nn.backprop` unless ``closed_form`` is false (then autograd, as deeper nets).
+
+    ``sample_sizes`` (with ``batch_size``; per-model data ``(E, n, d)``) lets model e draw its
+    minibatches from its first ``sample_sizes[e]`` rows only, so models trained on different
+    sample sizes share one program: the caller pads each model's rows up to n (the recorded
+    "full" loss then runs over the padded rows; pad by repeating the model's own samples to keep
+    it meaningful). ``final_lr_fraction`` decays every step size geometrically, by the same
+    factor each step, to that fraction of its start at the last step.
+    With ``record_params`` every parameter tensor itself is copied at each record (into
+    ``History.params``, by name, shape ``(records, E, ...)``): for trajectories of small nets.
     """
     record_at = log_schedule(steps, 30) if record_at is None else np.asarray(record_at, int)
     if record_at.size and (record_at.min() < 0 or record_at.max() > steps):
@@ -88,6 +99,20 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
 
     n = x.shape[-2]
     dev = model.device
+    sizes = None
+    if sample_sizes is not None:
+        if batch_size is None or x.dim() != 3:
+            raise ValueError("sample_sizes: needs minibatches (batch_size) and per-model data")
+        sizes = torch.as_tensor(np.asarray(sample_sizes), dtype=torch.float64)
+        if sizes.shape != (model.n_models,) or sizes.min() < 1 or sizes.max() > n:
+            raise ValueError(f"sample_sizes: need {model.n_models} sizes in [1, {n}]")
+        sizes = sizes.to(generator.device)[:, None]
+    if not 0.0 < final_lr_fraction <= 1.0:
+        raise ValueError(f"final_lr_fraction: {final_lr_fraction} must lie in (0, 1]")
+    decay = final_lr_fraction ** (1.0 / max(steps - 1, 1))
+    if decay != 1.0 and not isinstance(getattr(opt, "steps", None), list):
+        # GD and Adam keep their per-parameter step tensors in ``steps``; others have no decay.
+        raise ValueError(f"final_lr_fraction: the {optimiser!r} optimiser has no step decay")
     rec_loss = torch.zeros(len(record_at), model.n_models, device=dev, dtype=model.dtype)
     rec_move = torch.zeros(len(record_at), len(params), model.n_models, device=dev,
                            dtype=model.dtype)
@@ -97,6 +122,8 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
         rec_probe = torch.zeros(len(record_at), model.n_models, probe.shape[-2], device=dev,
                                 dtype=model.dtype)
     start = model.snapshot()
+    rec_params = ([torch.zeros(len(record_at), *p.shape, device=dev, dtype=model.dtype)
+                   for p in params] if record_params else None)
 
     @torch.no_grad()
     def record(k: int, full_loss: torch.Tensor | None) -> None:
@@ -106,13 +133,21 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
             rec_norm[k, i] = p.flatten(1).norm(dim=1)
         if rec_probe is not None:
             rec_probe[k] = model(probe)
+        if rec_params is not None:
+            for buf, p in zip(rec_params, params, strict=True):
+                buf[k] = p
 
     for t in range(steps):
         if batch_size is None:
             xb, yb = x, y
         else:
-            idx = torch.randint(0, n, (model.n_models, batch_size), generator=generator,
-                                device=generator.device)
+            if sizes is None:
+                idx = torch.randint(0, n, (model.n_models, batch_size), generator=generator,
+                                    device=generator.device)
+            else:
+                u = torch.rand(model.n_models, batch_size, generator=generator,
+                               dtype=torch.float64, device=generator.device)
+                idx = (u * sizes).long()
             xb, yb = _batch(x, y, idx.to(dev))
         if model.depth == 1 and closed_form:
             per_model, grads = two_layer_loss_and_grads(model, xb, yb, loss)
@@ -122,6 +157,9 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
         if t in slots:
             record(slots[t], per_model.detach() if batch_size is None else None)
         opt.step(grads, generator)
+        if decay != 1.0:
+            for step_size in opt.steps:
+                step_size.mul_(decay)
     if steps in slots:
         record(slots[steps], None)
 
@@ -131,7 +169,9 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
                    loss=to_np(rec_loss),
                    movement={name: move[:, i] for i, name in enumerate(names)},
                    norm={name: norm[:, i] for i, name in enumerate(names)},
-                   probe=None if rec_probe is None else to_np(rec_probe))
+                   probe=None if rec_probe is None else to_np(rec_probe),
+                   params=None if rec_params is None else
+                   {name: to_np(buf) for name, buf in zip(names, rec_params, strict=True)})
 
 
 @dataclass
