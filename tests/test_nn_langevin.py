@@ -141,3 +141,61 @@ def test_svrg_gradient_is_unbiased_and_exact_at_the_anchor() -> None:
     # At the anchor every batch gives the full gradient: the variance is gone.
     at_anchor = svrg_gradient(batch_grad, anchor, anchor, anchor_full, torch.tensor([2]))
     np.testing.assert_allclose(at_anchor.numpy(), anchor_full.numpy(), rtol=1e-12)
+
+
+def _quadratic_problem():
+    g = torch.Generator().manual_seed(3)
+    n, n_particles, p = 8, 5, 2
+    a = torch.randn(n, p, generator=g, dtype=torch.float64)
+
+    def batch_grad(theta: torch.Tensor, idx: torch.Tensor | None) -> torch.Tensor:
+        # Particle j's gradient mean_i (a_i . theta_j - 1) a_i: depends on the batch, not linear
+        # in it through the particles' mean (enough to tell the variants apart).
+        rows = a if idx is None else a[idx]
+        r = theta @ rows.T - 1.0 + theta.mean()
+        return (r @ rows) / rows.shape[0]
+
+    theta0 = torch.randn(n_particles, p, generator=g, dtype=torch.float64)
+    return n, batch_grad, theta0
+
+
+def _run(variant: str, batch: int, inner: int, lam2: float = 0.0, steps: int = 6):
+    from companion.nn.langevin import mfld_run
+
+    n, batch_grad, theta0 = _quadratic_problem()
+    seen: list[tuple[int, int]] = []
+    out = mfld_run(theta0, batch_grad, n, variant, steps, 0.1, 0.05, lam2,
+                   torch.Generator().manual_seed(0), batch, inner, 2,
+                   lambda step, evals, th: seen.append((step, evals)))
+    return out, seen, batch_grad, theta0
+
+
+def test_mfld_run_full_batch_is_regularised_gradient_descent_without_noise() -> None:
+    out, seen, batch_grad, theta = _run("full", 8, 1)
+    for _ in range(6):
+        theta = theta - 0.1 * (batch_grad(theta, None) + 2 * 0.05 * theta)
+    np.testing.assert_allclose(out.numpy(), theta.numpy(), rtol=1e-12)
+    assert seen == [(0, 0), (2, 16), (4, 32), (6, 48)]
+
+
+def test_mfld_run_stochastic_variants_reduce_to_full_batch() -> None:
+    full, *_ = _run("full", 8, 1)
+    # A batch of all samples, and an anchor refreshed every step, give the full gradient.
+    sgd_all, seen_sgd, *_ = _run("sgd", 8, 1)
+    svrg_every, seen_svrg, *_ = _run("svrg", 2, 1)
+    np.testing.assert_allclose(sgd_all.numpy(), full.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(svrg_every.numpy(), full.numpy(), rtol=1e-10)
+    # Evaluation counts: b a step for SGD; n per anchor plus 2b a step for SVRG.
+    assert seen_sgd[-1] == (6, 48)
+    assert seen_svrg[-1] == (6, 6 * (8 + 4))
+    _, seen_svrg3, *_ = _run("svrg", 2, 3)
+    assert seen_svrg3[-1] == (6, 2 * 8 + 6 * 4)
+    sgd_small, *_ = _run("sgd", 2, 1)
+    assert not torch.allclose(sgd_small, full)
+
+
+def test_mfld_run_rejects_bad_settings() -> None:
+    with pytest.raises(ValueError, match="unknown MFLD variant"):
+        _run("adam", 2, 1)
+    with pytest.raises(ValueError, match="batch_size"):
+        _run("sgd", 9, 1)

@@ -55,6 +55,7 @@ EXPERIMENTS: tuple[str, ...] = (
     "meanfield_trajectories",
     "gld_gibbs",
     "teacher_student_two_phase",
+    "mfld_convergence",
     "mfld_sparse_parity",
 )
 

@@ -162,7 +162,7 @@ class TanhMeanFieldNet:
 
 # --- stochastic gradients for SGD-MFLD and SVRG-MFLD ---------------------------------------------
 
-BatchGradient = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+BatchGradient = Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]
 
 
 def svrg_gradient(batch_grad: BatchGradient, theta: torch.Tensor, anchor: torch.Tensor,
@@ -176,3 +176,68 @@ def svrg_gradient(batch_grad: BatchGradient, theta: torch.Tensor, anchor: torch.
     Alg. 2, applies it to every particle's first-variation gradient).
     """
     return batch_grad(theta, batch) - batch_grad(anchor, batch) + anchor_full
+
+
+# --- the MFLD variants: full batch, SGD-MFLD, SVRG-MFLD ------------------------------------------
+
+MFLD_VARIANTS = ("full", "sgd", "svrg")
+Recorder = Callable[[int, int, torch.Tensor], None]
+
+
+def mfld_run(theta: torch.Tensor, batch_grad: BatchGradient, n_samples: int, variant: str,
+             steps: int, eta: float, lam1: float, lam2: float, generator: torch.Generator,
+             batch_size: int, inner_steps: int, record_every: int,
+             record: Recorder) -> torch.Tensor:
+    """``steps`` MFLD steps (:func:`mfld_step`) with the first-variation gradient of ``variant``:
+
+    - ``"full"``: the full-batch gradient (``n_samples`` per-sample gradient evaluations a step);
+    - ``"sgd"``: SGD-MFLD, the mean over ``batch_size`` samples drawn uniformly without
+      replacement each step (``batch_size`` evaluations; Suzuki, Wu and Nitanda 2023, Sec. 3.1);
+    - ``"svrg"``: SVRG-MFLD, :func:`svrg_gradient` with the anchor refreshed every
+      ``inner_steps`` steps (``n_samples`` evaluations at a refresh, ``2 batch_size`` a step;
+      ibid., Sec. 3.2).
+
+    ``batch_grad(theta, idx)`` is the first-variation gradient averaged over the samples ``idx``
+    (``None``: all of them). ``record(step, evaluations, theta)`` is called at step 0 and every
+    ``record_every`` steps (and at the last step) with the per-sample gradient evaluations spent
+    so far. Returns the
+    final particles.
+    """
+    if variant not in MFLD_VARIANTS:
+        raise ValueError(f"unknown MFLD variant {variant!r}; known: {', '.join(MFLD_VARIANTS)}")
+    if not 1 <= batch_size <= n_samples or inner_steps < 1 or record_every < 1:
+        raise ValueError(f"need 1 <= batch_size <= n_samples, inner_steps >= 1, record_every >= 1 "
+                         f"(got {batch_size}, {n_samples}, {inner_steps}, {record_every})")
+    evals = 0
+    anchor = anchor_full = None
+
+    def draw() -> torch.Tensor:
+        perm = torch.randperm(n_samples, generator=generator, device=generator.device)
+        return perm[:batch_size]
+
+    record(0, 0, theta)
+    for step in range(1, steps + 1):
+        if variant == "full":
+            def grad(th: torch.Tensor) -> torch.Tensor:
+                return batch_grad(th, None)
+            evals += n_samples
+        elif variant == "sgd":
+            idx = draw()
+
+            def grad(th: torch.Tensor, idx: torch.Tensor = idx) -> torch.Tensor:
+                return batch_grad(th, idx)
+            evals += batch_size
+        else:
+            if (step - 1) % inner_steps == 0:
+                anchor, anchor_full = theta.clone(), batch_grad(theta, None)
+                evals += n_samples
+            idx = draw()
+
+            def grad(th: torch.Tensor, idx: torch.Tensor = idx, anchor: torch.Tensor = anchor,
+                     anchor_full: torch.Tensor = anchor_full) -> torch.Tensor:
+                return svrg_gradient(batch_grad, th, anchor, anchor_full, idx)
+            evals += 2 * batch_size
+        theta = mfld_step(theta, grad, eta, lam1, lam2, generator)
+        if step % record_every == 0 or step == steps:
+            record(step, evals, theta)
+    return theta
