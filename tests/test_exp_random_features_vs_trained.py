@@ -9,7 +9,7 @@ import copy
 import numpy as np
 import pytest
 
-from companion import config
+from companion import config, sampling
 from companion.config import ConfigError, load_config
 from companion.experiments import random_features_vs_trained as a2
 
@@ -36,7 +36,7 @@ def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
 
 def test_target_has_unit_norm_and_ridge_matches_a_direct_solve() -> None:
     rng = np.random.default_rng(0)
-    x = a2._sphere(rng, 200_000, 6)
+    x = sampling.sphere(rng, 200_000, 6, radius=1.0)
     u = np.eye(6)[0]
     assert np.mean(a2.target(x, u) ** 2) == pytest.approx(1.0, rel=0.01)
     phi, y = rng.standard_normal((50, 8)), rng.standard_normal(50)

@@ -223,6 +223,38 @@ def test_closed_form_two_layer_gradient_equals_autograd(loss, act):
                                    atol=1e-13)
 
 
+def test_fit_until_keeps_each_model_at_its_first_passing_check() -> None:
+    import torch
+
+    from companion.nn.ensemble import MLPEnsemble
+    from companion.nn.train import fit_until
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 3, generator=gen)
+    y = torch.sign(x[:, 0])
+    model = MLPEnsemble(3, [8, 8, 64], parameterisation="mean_field", seed=1)
+    target = 0.5
+
+    def done(m):
+        return (y * m(x)).min(dim=1).values >= target
+
+    stop = fit_until(model, x, y, done=done, lr=1.0, max_steps=4000, check_every=20,
+                     loss="logistic")
+    assert stop.reached.all() and (stop.steps % 20 == 0).all() and (stop.steps > 0).all()
+    for k in range(3):
+        layers = model.effective_layers(k, stop.params)
+        f = torch.relu(x @ layers[0][0].T) @ layers[1][0].T
+        margin = float((y * f[:, 0]).min())
+        assert margin >= target  # kept where the criterion held ...
+        if stop.steps[k] < stop.steps.max():  # ... not where training ended
+            now = model.effective_layers(k)
+            assert not torch.equal(now[0][0], layers[0][0])
+    # A criterion never met keeps the final parameters and says so.
+    never = fit_until(MLPEnsemble(3, [4], seed=2), x, y, done=lambda m: torch.zeros(1, dtype=bool),
+                      lr=0.1, max_steps=30, check_every=20, loss="logistic")
+    assert not never.reached.any() and never.steps.tolist() == [30]
+
+
 def test_sample_sizes_limit_each_models_minibatches():
     """A model told to use its first k rows never sees the rest: rows beyond k hold a huge label
     that would wreck its fit, and its fit is the same as on the k rows alone."""

@@ -158,3 +158,12 @@ def test_loglog_slope() -> None:
     assert loglog_slope(x, 3 * x**-0.5) == pytest.approx(-0.5)
     with pytest.raises(ValueError):
         loglog_slope([1.0], [1.0])
+
+
+def test_fit_time_with_floor_solves_the_floored_decay() -> None:
+    mu, lr, thr = 0.01, 2.0, 0.5
+    assert ntk.fit_time_with_floor(mu, lr, thr, 0.0) == ntk.fit_time(mu, lr, thr)
+    t = ntk.fit_time_with_floor(mu, lr, thr, 0.2)
+    assert 0.2 + 0.8 * (1 - lr * mu) ** t == pytest.approx(thr)
+    assert t > ntk.fit_time(mu, lr, thr)  # a floor delays the crossing
+    assert ntk.fit_time_with_floor(mu, lr, thr, 0.5) == float("inf")

@@ -47,12 +47,19 @@ EXPERIMENTS: tuple[str, ...] = (
     "anisotropic_lowdim",
     "scaling_law",
     "double_descent_linear",
+    "double_descent_random_features",
+    "norm_bounds",
+    "compression",
+    "preconditioning",
     "ntk_lazy_vs_meanfield",
     "ntk_spectrum_spectral_bias",
     "one_step_spike",
     "ck_ridge_after_step",
     "meanfield_trajectories",
     "gld_gibbs",
+    "teacher_student_two_phase",
+    "mfld_convergence",
+    "mfld_sparse_parity",
 )
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from companion import sampling
 from companion.theory import random_features as theory
 from companion.theory.powerlaw import loglog_slope
 
@@ -32,7 +33,8 @@ ID = "random_features_vs_trained"
 CATALOG = "A2"
 PART = 1
 SOURCES = [
-    "theory/random_features.py", "theory/ntk.py", "theory/powerlaw.py", "nn/activations.py",
+    "sampling.py", "theory/random_features.py", "theory/ntk.py", "theory/powerlaw.py",
+    "nn/activations.py",
     "nn/backprop.py", "nn/ensemble.py", "nn/losses.py", "nn/optim.py", "nn/parameterisation.py",
     "nn/sweep.py", "nn/train.py", "plots/style.py",
 ]
@@ -75,10 +77,6 @@ def peak_memory_mb(cfg: Mapping[str, Any]) -> dict[str, tuple[float, str]]:
 # data and training
 
 
-def _sphere(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
-    x = rng.standard_normal((n, d))
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
-
 
 def target(x: np.ndarray, u: np.ndarray) -> np.ndarray:
     """``sqrt(2d) relu(<u, x>)``: unit L2 norm on the sphere (``E relu(t)^2 = 1/(2d)``)."""
@@ -93,9 +91,9 @@ def generate(cfg: Mapping[str, Any], seed: int) -> dict[str, np.ndarray]:
              "nn_train": cfg["n_nn"]}
     for d in cfg["dims"]:
         rng = np.random.default_rng([seed, 2, int(d)])
-        out[f"u_{d}"] = _sphere(rng, 1, int(d))[0]
+        out[f"u_{d}"] = sampling.sphere(rng, 1, int(d), radius=1.0)[0]
         for name in _SETS:
-            out[f"x_{name}_{d}"] = _sphere(rng, int(sizes[name]), int(d))
+            out[f"x_{name}_{d}"] = sampling.sphere(rng, int(sizes[name]), int(d), radius=1.0)
     return out
 
 
@@ -113,7 +111,7 @@ def _random_features(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], d: 
     """Test error and chosen lambda per width."""
     widths = np.asarray(cfg["widths"], dtype=int)
     rng = np.random.default_rng([seed, 20, d])
-    feats = _sphere(rng, int(widths.max()), d)
+    feats = sampling.sphere(rng, int(widths.max()), d, radius=1.0)
     u = data[f"u_{d}"]
     sets = {s: np.asarray(data[f"x_{s}_{d}"]) for s in ("rf_train", "val", "test")}
     phi = {s: np.maximum(x @ feats.T, 0.0) for s, x in sets.items()}

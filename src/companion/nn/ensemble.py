@@ -213,16 +213,20 @@ class MLPEnsemble:
         """Detached copies of the parameters (e.g. the initial ones, for weight movement)."""
         return [p.detach().clone() for p in self.params]
 
-    def effective_layers(self, model: int) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+    def effective_layers(self, model: int, params: Sequence[torch.Tensor] | None = None
+                         ) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
         """Model ``model``'s layers as ``(weight, bias)`` in ``torch.nn.Linear`` layout
-        (``weight`` is ``(n_out, n_in)``, multipliers applied, padding removed)."""
+        (``weight`` is ``(n_out, n_in)``, multipliers applied, padding removed); of the current
+        parameters, or of ``params`` (a copy in :attr:`params` order, e.g. a :meth:`snapshot`)."""
         m = int(self.widths[model])
         dims = [self.d_in] + [m] * self.depth + [1]
+        params = self.params if params is None else list(params)
+        weights, biases = params[: len(self.weights)], params[len(self.weights):]
         out = []
-        for layer, w in enumerate(self.weights):
+        for layer, w in enumerate(weights):
             eff = (w[model] * self.multipliers[layer][model]).detach()
             eff = eff[: dims[layer], : dims[layer + 1]].T.contiguous()
-            b = self.biases[layer][model, 0, :m].detach().clone() if (
+            b = biases[layer][model, 0, :m].detach().clone() if (
                 self.bias and layer < self.depth) else None
             if layer == self.depth and self.output_bias:
                 b = self.out_biases[0][model].detach().clone()

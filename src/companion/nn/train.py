@@ -10,7 +10,7 @@ asynchronously.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -172,3 +172,51 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
                    probe=None if rec_probe is None else to_np(rec_probe),
                    params=None if rec_params is None else
                    {name: to_np(buf) for name, buf in zip(names, rec_params, strict=True)})
+
+
+@dataclass
+class Stopped:
+    """What :func:`fit_until` returns: each model's parameters when it first met the criterion
+    (or at the end, if it never did), the number of steps taken until then, and whether it met
+    the criterion."""
+
+    params: list[torch.Tensor]
+    steps: np.ndarray
+    reached: np.ndarray
+
+
+def fit_until(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *,
+              done: Callable[[MLPEnsemble], torch.Tensor], lr: float | Sequence[float],
+              max_steps: int, check_every: int, loss: str = "squared") -> Stopped:
+    """Full-batch gradient descent until every model meets ``done`` (a boolean per model) or
+    ``max_steps``; the criterion is checked every ``check_every`` steps, and a model's parameters
+    are kept from the first check it passes, so every model is compared at the same criterion
+    (e.g. a training margin) however long it took. Models keep training after they are done
+    (the ensemble is one tensor program); their kept copy does not change."""
+    kept = model.snapshot()
+    steps = np.full(model.n_models, -1, dtype=np.int64)
+    taken = 0
+
+    def collect() -> bool:
+        with torch.no_grad():
+            new = done(model).cpu().numpy() & (steps < 0)
+        if new.any():
+            idx = torch.as_tensor(np.flatnonzero(new), device=model.device)
+            for k, p in zip(kept, model.params, strict=True):
+                k[idx] = p.detach()[idx]
+            steps[new] = taken
+        return bool((steps >= 0).all())
+
+    finished = collect()
+    while not finished and taken < max_steps:
+        chunk = min(check_every, max_steps - taken)
+        fit(model, x, y, steps=chunk, lr=lr, optimiser="gd", loss=loss, record_at=[])
+        taken += chunk
+        finished = collect()
+    reached = steps >= 0
+    if not reached.all():  # the rest are kept as they are at the end
+        idx = torch.as_tensor(np.flatnonzero(~reached), device=model.device)
+        for k, p in zip(kept, model.params, strict=True):
+            k[idx] = p.detach()[idx]
+        steps[~reached] = taken
+    return Stopped(params=kept, steps=steps, reached=reached)
