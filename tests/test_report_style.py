@@ -104,6 +104,8 @@ def test_criterion_shows_the_tolerance_of_an_approximate_claim() -> None:
     assert str(decision.criterion({"expected": 2.0, "tolerance_rel": 0.15}, "≈", _fmt)) \
         .endswith("±\u200915.0%")
     assert str(decision.criterion({"expected": 0.1}, "≤", _fmt)) == "≤\u20090.1"
+    assert str(decision.criterion({"expected": 1.0, "interval": [0.8, 1.25]}, "≈", _fmt)) == \
+        "≈\u20091.0\u2009(0.8\u20131.25)"
 
 
 # ---------------------------------------------------------------- tables across pages

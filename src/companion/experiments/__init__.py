@@ -11,10 +11,10 @@ Every experiment module defines
 - ``generate(cfg, seed) -> dict[str, ndarray]``: the data stage;
 - ``train(cfg, data, seed, device, log) -> (arrays, scalars)``: the training stage;
 - ``summarize(cfg, runs) -> dict``: seeds aggregated into ``series``, ``claims`` (each
-  ``{id, passed, measured, expected, relation, detail, ...}``, with ``tolerance`` or
-  ``tolerance_rel`` for ``~=`` and the verdict's numbers as ``context: {key: value}``, which the
-  report labels in each language; see :mod:`companion.report.decision`), ``table`` and anything
-  else the report shows. It
+  ``{id, passed, measured, expected, relation, detail, ...}``, with ``tolerance``,
+  ``tolerance_rel`` or ``interval`` (an asymmetric ``[lo, hi]``) for ``~=`` and the verdict's
+  numbers as ``context: {key: value}``, which the report labels in each language; see
+  :mod:`companion.report.decision`), ``table`` and anything else the report shows. It
   must also work on one seed's runs alone (no crash, no NaN verdict; spreads that need two seeds
   become ``None``): :func:`companion.pipeline.run_metrics` calls it once per seed to record each
   claim's ``per_seed`` verdicts;

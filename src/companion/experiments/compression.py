@@ -196,6 +196,11 @@ def summarize(cfg: Mapping[str, Any],
         "measured": worst_frac,
         "expected": frac,
         "relation": "<=",
+        "context": {"layer_worst": layer_worst + 1,
+                    "kept_worst": int(kept.max(axis=0)[layer_worst]), "width": width,
+                    "layers": int(depth), "nets": int(nets),
+                    "dof_per_layer": [float(v) for v in series["dof"]],
+                    "lam_rel": float(cfg["lam_rel"])},
         "detail": (f"largest compressible size / width over {depth} layers and {nets} nets = "
                    f"{worst_frac:.3f} (layer {layer_worst + 1}: "
                    f"{int(kept.max(axis=0)[layer_worst])} of {width}); N(lambda) per layer (mean) "
@@ -210,6 +215,10 @@ def summarize(cfg: Mapping[str, Any],
         "measured": float(drops[worst]),
         "expected": max_drop,
         "relation": "<=",
+        "context": {"acc_before_worst": float(before[worst]),
+                    "acc_after_worst": float(after[worst]),
+                    "acc_before_mean": float(before.mean()), "acc_after_mean": float(after.mean()),
+                    "nets": int(nets), "n_test": int(cfg["n_test"])},
         "detail": (f"largest fall in test accuracy over {nets} nets = {drops[worst]:.4f} "
                    f"({before[worst]:.4f} -> {after[worst]:.4f}); mean {before.mean():.4f} -> "
                    f"{after.mean():.4f} on {int(cfg['n_test'])} test points"),

@@ -277,6 +277,12 @@ def summarize(cfg: Mapping[str, Any],
         "measured": peak,
         "expected": 1.0,
         "relation": "~=",
+        # The window is not symmetric about 1 (the default is symmetric in log N/n).
+        "interval": [lo, hi],
+        "context": {"measured_at": float(ridgeless[k_peak]),
+                    "se_at": float(series["risk_ridgeless_se"][k_peak]),
+                    "condition_at": float(series["condition_number"][k_peak]),
+                    "n_sets": int(sets)},
         "detail": (f"the mean ridgeless risk is largest at N/n = {peak:.4g} (risk "
                    f"{ridgeless[k_peak]:.4g} +- {series['risk_ridgeless_se'][k_peak]:.2g}, "
                    f"condition number of Z {series['condition_number'][k_peak]:.3g}); required "
@@ -300,6 +306,9 @@ def summarize(cfg: Mapping[str, Any],
         "measured": z_rise,
         "expected": rise_tol,
         "relation": "<=",
+        "context": {"ratio_worst": float(ratios[k_rise]), "ratio_peak": peak,
+                    "ridge_at_peak": float(ridge[k_peak]),
+                    "ridgeless_at_peak": float(ridgeless[k_peak])},
         "detail": (f"largest rise of the tuned-ridge risk above its running minimum = "
                    f"{z_rise:.2f} standard errors (at N/n = {ratios[k_rise]:.4g}; 0 = never "
                    f"above it); tuned ridge at the ridgeless peak N/n = {peak:.4g}: "
@@ -317,6 +326,10 @@ def summarize(cfg: Mapping[str, Any],
         "measured": float(rel[worst]),
         "expected": rel_tol,
         "relation": "<=",
+        "context": {"ratio_worst": float(ratios[worst]), "measured_at": float(ridgeless[worst]),
+                    "se_at": float(series["risk_ridgeless_se"][worst]),
+                    "theory_at": float(series["risk_theory_ridgeless"][worst]),
+                    "n_judged": int(outside.size), "n": int(cfg["n"]), "d": int(cfg["d"])},
         "detail": (f"max |ridgeless risk / asymptotic risk - 1| = {rel[worst]:.4f} at N/n = "
                    f"{ratios[worst]:.4g} (measured {ridgeless[worst]:.4g} +- "
                    f"{series['risk_ridgeless_se'][worst]:.2g}, theory "
@@ -334,6 +347,9 @@ def summarize(cfg: Mapping[str, Any],
         "measured": float(abs(rel_ridge[k_r])),
         "expected": rel_tol,
         "relation": "<=",
+        "context": {"ratio_worst": float(ratios[k_r]), "measured_at": float(ridge[k_r]),
+                    "theory_at": float(series["risk_theory_ridge"][k_r]),
+                    "n_judged": int(ratios.size)},
         "detail": (f"max |tuned-ridge risk / asymptotic oracle risk - 1| = "
                    f"{abs(rel_ridge[k_r]):.4f} at N/n = {ratios[k_r]:.4g} (measured "
                    f"{ridge[k_r]:.4g}, theory "

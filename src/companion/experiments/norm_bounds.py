@@ -197,6 +197,11 @@ def summarize(cfg: Mapping[str, Any],
         "measured": share,
         "expected": 1.0,
         "relation": ">=",
+        "context": {"nets_reached": int(reached.sum()), "nets": int(nets),
+                    "margin_target": float(cfg["margin_target"]),
+                    "max_steps": int(cfg["max_steps"]),
+                    "steps_min": float(series["width_steps"].min()),
+                    "steps_max": float(series["width_steps"].max())},
         "detail": (f"{int(reached.sum())} of {nets} nets reached every training margin >= "
                    f"{float(cfg['margin_target']):g} within {int(cfg['max_steps'])} steps; "
                    f"steps taken {series['width_steps'].min():.0f}-"
@@ -212,6 +217,8 @@ def summarize(cfg: Mapping[str, Any],
         "measured": vc_growth,
         "expected": factor,
         "relation": ">",
+        "context": {"width_from": int(widths[0]), "width_to": int(widths[-1]),
+                    "slope_width": slopes_w["vc"]},
         "detail": (f"VC-type bound at width {widths[-1]:.0f} / at width {widths[0]:.0f} = "
                    f"{vc_growth:.3g} (log-log slope {slopes_w['vc']:.2f}); the norm bounds may "
                    f"vary by at most {factor:g}"),
@@ -223,6 +230,10 @@ def summarize(cfg: Mapping[str, Any],
             "measured": growth[name],
             "expected": factor,
             "relation": "<=",
+            "context": {"width_from": int(widths[0]), "width_to": int(widths[-1]),
+                        "slope_width": slopes_w[name],
+                        "bound_narrowest": float(series[f"width_{name}"][0]),
+                        "bound_widest": float(series[f"width_{name}"][-1])},
             "detail": (f"max / min over widths {widths[0]:.0f}-{widths[-1]:.0f} of the {name} "
                        f"bound (geometric mean over nets) = {growth[name]:.3g}; log-log slope "
                        f"{slopes_w[name]:.2f}; at the narrowest "
@@ -242,6 +253,9 @@ def summarize(cfg: Mapping[str, Any],
         "measured": slope_err,
         "expected": 0.0,
         "relation": "<",
+        "context": {"width": int(cfg["width_n"]), "n_from": int(ns[0]), "n_to": int(ns[-1]),
+                    "error_first": float(series["n_test_error"][0]),
+                    "error_last": float(series["n_test_error"][-1])},
         "detail": (f"log-log slope of the test error in n (width {int(cfg['width_n'])}) = "
                    f"{slope_err:+.2f}; error {series['n_test_error'][0]:.3g} at n = {ns[0]:.0f}, "
                    f"{series['n_test_error'][-1]:.3g} at n = {ns[-1]:.0f}"),
@@ -252,6 +266,10 @@ def summarize(cfg: Mapping[str, Any],
         "measured": slopes_n["spectral"],
         "expected": 0.0,
         "relation": ">",
+        # Both signs decide: a bound rising while the error falls.
+        "context": {"slope_error": slope_err, "slope_vc": slopes_n["vc"],
+                    "slope_pac_bayes": slopes_n["pac_bayes"],
+                    "slope_frobenius": slopes_n["frobenius"]},
         "detail": (f"log-log slopes in n: test error {slope_err:+.2f}; bounds: {listed} "
                    f"(a positive bound slope with a negative error slope is the "
                    f"Nagarajan-Kolter observation)"),

@@ -174,6 +174,9 @@ def summarize(cfg: Mapping[str, Any],
         "measured": float(rel[k]),
         "expected": tol,
         "relation": "<=",
+        "context": {"gamma_worst": float(gammas[k]), "measured_at": float(var[k, ngd]),
+                    "limit_at": float(limit[k]), "exact_at": float(finite[k]),
+                    "sets": int(sets), "n": n, "condition": float(cfg["condition"])},
         "detail": (f"max over gamma of |NGD variance / (sigma^2/(gamma - 1)) - 1| = {rel[k]:.4f} "
                    f"at gamma = {gammas[k]:.3g} (measured {var[k, ngd]:.4g}, limit {limit[k]:.4g},"
                    f" exact finite-n mean {finite[k]:.4g}); {sets} data sets per gamma; "
@@ -189,6 +192,10 @@ def summarize(cfg: Mapping[str, Any],
         "measured": float(ratio.min()),
         "expected": 1.0,
         "relation": ">",
+        # One key per family, so each language names the family in its own words.
+        "context": {f"runner_alpha_{runner[0]}": float(runner[1]),
+                    "gamma_worst": float(gammas[gi]),
+                    "gd_over_ngd": [float(v) for v in var[:, gd] / var[:, ngd]]},
         "detail": (f"smallest ratio of another preconditioner's mean variance to NGD's = "
                    f"{ratio.min():.4f} ({runner[0]} alpha = {runner[1]:g} at gamma = "
                    f"{gammas[gi]:.3g}); GD / NGD at the gammas: "
@@ -205,6 +212,9 @@ def summarize(cfg: Mapping[str, Any],
             "measured": float(r.max()),
             "expected": 1.0,
             "relation": "<",
+            "context": {"gamma_worst": float(gammas[k]),
+                        "bias_gd": [float(v) for v in bias[t][:, gd]],
+                        "bias_ngd": [float(v) for v in bias[t][:, ngd]]},
             "detail": (f"{t} target: largest ratio of mean biases ({words} expected) = "
                        f"{r.max():.4f} at gamma = {gammas[k]:.3g}; GD bias "
                        f"{', '.join(f'{v:.3g}' for v in bias[t][:, gd])}, NGD bias "

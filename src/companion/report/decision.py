@@ -3,7 +3,9 @@
 An experiment's ``summarize`` writes, besides ``measured``, ``expected`` and ``relation``:
 
 - ``tolerance`` (absolute) or ``tolerance_rel`` (a fraction of ``expected``) for a ``~=`` claim,
-  so the criterion reads ``≈ −0.50 ± 0.10`` or ``≈ 2.00 ± 15%``;
+  so the criterion reads ``≈ −0.50 ± 0.10`` or ``≈ 2.00 ± 15%``; a ``~=`` claim whose accepted
+  range is not symmetric about ``expected`` carries ``interval: [lo, hi]`` instead
+  (``≈ 1.00 (0.80–1.25)``);
 - ``context``: an ordered mapping ``{key: value}`` of the numbers behind the verdict (where the
   worst point lies, the theory's value there, how many points were judged). Values are numbers,
   ``None`` (not available), booleans or lists of numbers.
@@ -33,7 +35,10 @@ Formatter = Callable[[Any], Markup]
 def criterion(claim: Mapping[str, Any], relation: str, fmt: Formatter) -> Markup:
     """The relation and the value a claim is judged against, with the tolerance of a ``≈``."""
     out = Markup("{}\u2009{}").format(relation, fmt(claim.get("expected")))
-    if claim.get("tolerance") is not None:
+    if claim.get("interval") is not None:
+        lo, hi = claim["interval"]
+        out += Markup("\u2009({}\u2013{})").format(fmt(lo), fmt(hi))
+    elif claim.get("tolerance") is not None:
         out += Markup("\u2009±\u2009{}").format(fmt(claim["tolerance"]))
     elif claim.get("tolerance_rel") is not None:
         out += Markup("\u2009±\u2009{}%").format(fmt(100 * float(claim["tolerance_rel"])))
