@@ -8,8 +8,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from markupsafe import Markup
+
 from companion import pipeline
 from companion.config import experiment_section, load_config
+from companion.report import decision
+from companion.report import text as textmod
 
 RELATIONS = ("<=", ">=", "<", ">", "~=")
 
@@ -40,6 +44,7 @@ def run_tiny(module: ModuleType, section: dict[str, Any], out: Path,
         else:
             assert [p["seed"] for p in claim["per_seed"]] == list(section["seeds"]), claim["id"]
             assert all(isinstance(p["passed"], bool) for p in claim["per_seed"]), claim["id"]
+    _check_decision_fields(module.ID, metrics["claims"], langs)
     table = metrics["table"]
     assert table["rows"] and all(len(r) == len(table["columns"]) for r in table["rows"])
     for lang in langs:
@@ -48,3 +53,29 @@ def run_tiny(module: ModuleType, section: dict[str, Any], out: Path,
             assert svg.stat().st_size > 1000 and svg.read_text().lstrip().startswith("<?xml")
     json.dumps(metrics, allow_nan=False)
     return metrics
+
+
+def _is_context_value(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(v is None or isinstance(v, (int, float)) for v in value)
+    return value is None or isinstance(value, (bool, int, float))
+
+
+def _check_decision_fields(exp_id: str, claims: list[dict[str, Any]],
+                           langs: tuple[str, ...]) -> None:
+    """The fields the report's decision line is written from: a tolerance (or interval) on every
+    ``~=`` claim, a ``context`` of numbers, and a label for the quantity and for every context
+    key in every language (``decision`` raises on a missing one)."""
+    for claim in claims:
+        if claim["relation"] == "~=":
+            assert any(claim.get(k) is not None for k in ("tolerance", "tolerance_rel",
+                                                           "interval")), claim["id"]
+        assert claim.get("context"), claim["id"]
+        assert all(_is_context_value(v) for v in claim["context"].values()), claim["id"]
+    for lang in langs:
+        own = textmod.load_experiment(lang, exp_id)
+        shared = textmod.load_main(lang)["context"]
+        for claim in claims:
+            decision.quantity(claim["id"], own["quantities"], exp_id)
+            decision.context_line(claim, own["context"], shared, "; ", lambda v: Markup(str(v)),
+                                  exp_id)
