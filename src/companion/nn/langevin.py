@@ -99,6 +99,31 @@ def polynomial_gradient(coeffs: list[float] | tuple[float, ...]) -> Gradient:
     return grad
 
 
+def polynomial2d_gradient(coeffs: list[list[float]]) -> Gradient:
+    """``x -> grad L(x)`` for ``L(x, y) = sum_{i,j} coeffs[i][j] x^i y^j`` (numpy's ``polyval2d``
+    layout), on states whose last axis holds ``(x, y)``.
+
+    The partial derivatives are ``sum i c_ij x^(i-1) y^j`` and ``sum j c_ij x^i y^(j-1)``,
+    evaluated from the powers of both coordinates in one contraction each.
+    """
+    c = np.atleast_2d(np.asarray(coeffs, dtype=float))
+    dx = np.polynomial.polynomial.polyder(c, axis=0)
+    dy = np.polynomial.polynomial.polyder(c, axis=1)
+    top = max(c.shape) - 1
+
+    def grad(state: torch.Tensor) -> torch.Tensor:
+        x, y = state[..., 0], state[..., 1]
+        px = torch.stack([x ** k for k in range(top + 1)], dim=-1)
+        py = torch.stack([y ** k for k in range(top + 1)], dim=-1)
+        tdx = torch.as_tensor(dx, dtype=state.dtype, device=state.device)
+        tdy = torch.as_tensor(dy, dtype=state.dtype, device=state.device)
+        gx = torch.einsum("...i,ij,...j->...", px[..., :dx.shape[0]], tdx, py[..., :dx.shape[1]])
+        gy = torch.einsum("...i,ij,...j->...", px[..., :dy.shape[0]], tdy, py[..., :dy.shape[1]])
+        return torch.stack([gx, gy], dim=-1)
+
+    return grad
+
+
 # --- mean-field Langevin dynamics -----------------------------------------------------------------
 
 def mfld_step(theta: torch.Tensor, first_variation_grad: Gradient, eta: float, lam1: float,
