@@ -67,7 +67,7 @@ def test_overshoot_radius_of_a_quadratic_and_a_quartic() -> None:
     quartic = np.zeros((5, 5))
     quartic[4, 0] = quartic[0, 4] = 0.25
     r = gibbs2d.euler_overshoot_radius(quartic, 0.1)
-    assert r == pytest.approx(np.sqrt(20.0), rel=5e-3)
+    assert r == pytest.approx(np.sqrt(20.0), rel=1e-2)  # a geometric grid of radii, 0.9 % apart
     law = gibbs2d.GibbsLaw2D.of(quartic, 1.0, EDGES)
     assert gibbs2d.euler_overshoot_probability(law, quartic, 0.1) < 1e-9
     assert gibbs2d.euler_overshoot_probability(law, quartic, 1.5) > 1e-3

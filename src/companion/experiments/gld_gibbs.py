@@ -149,11 +149,21 @@ def peak_memory_mb(cfg: Mapping[str, Any]) -> dict[str, tuple[float, str]]:
     chains = float(pairs) * int(cfg["n_chains"])
     records = int(cfg["n_steps"]) // int(cfg["record_every"]) + 1
     cells = float(records) * pairs * GROUPS * (int(cfg["n_bins"]) + 3)
+    # The 2-D part: chains (pairs_2d, n_chains_2d, 2) and the per-record pooled histograms
+    # (records, pairs_2d, n_bins_2d^2 + 1) with the window's per-group ones.
+    pairs_2d = len(cfg["betas_2d"]) * len(cfg["etas_2d"])
+    chains_2d = 2.0 * pairs_2d * int(cfg["n_chains_2d"])
+    cells_2d = float(pairs_2d) * (records + GROUPS) * (int(cfg["n_bins_2d"]) ** 2 + 1)
     return {
-        "data": memory.dominant("data", {"n_chains": 8.0 * 2 * chains}),
+        "data": memory.dominant("data", {"n_chains": 8.0 * 2 * chains,
+                                         "n_chains_2d": 8.0 * 2 * chains_2d}),
         "train": memory.dominant("train", {"n_chains": (4 * 4 + 8 * 4) * chains,
-                                           "n_bins": 8.0 * 2 * cells}),
-        "metrics": memory.dominant("metrics", {"n_bins": 8.0 * 4 * cells * len(cfg["seeds"])}),
+                                           "n_bins": 8.0 * 2 * cells,
+                                           "n_chains_2d": (4 * 8 + 8 * 6) * chains_2d,
+                                           "n_bins_2d": 8.0 * 2 * cells_2d}),
+        "metrics": memory.dominant("metrics", {"n_bins": 8.0 * 4 * cells * len(cfg["seeds"]),
+                                               "n_bins_2d": 8.0 * 2 * cells_2d
+                                               * len(cfg["seeds"])}),
     }
 
 
@@ -798,6 +808,8 @@ def _check_2d(cfg: Mapping[str, Any]) -> None:
     reach = float(np.linalg.norm(start)) + 5 * float(cfg["init_std"])
     edges = _edges_2d(cfg)
     chain_steps = int(cfg["n_chains_2d"]) * int(cfg["n_steps"])
+    laws = {float(b): gibbs2d.GibbsLaw2D.of(coeffs, float(b), edges, sub=2)
+            for b in cfg["betas_2d"]}
     for eta in (float(e) for e in cfg["etas_2d"]):
         radius = gibbs2d.euler_overshoot_radius(coeffs, eta)
         if reach >= radius:
@@ -805,8 +817,7 @@ def _check_2d(cfg: Mapping[str, Any]) -> None:
                               f"overshoots beyond |x| = {radius:.3g}, which the initial states "
                               "(init_2d +- 5 init_std) reach; use a smaller eta")
         for beta in (float(b) for b in cfg["betas_2d"]):
-            law = gibbs2d.GibbsLaw2D.of(coeffs, beta, edges, sub=2)
-            expected = gibbs2d.euler_overshoot_probability(law, coeffs, eta) * chain_steps
+            expected = gibbs2d.euler_overshoot_probability(laws[beta], coeffs, eta) * chain_steps
             if expected > MAX_EXPECTED_OVERSHOOTS:
                 raise ConfigError(
                     f"{_SECTION}.etas_2d: with eta = {eta:g} and beta = {beta:g} about "
