@@ -31,8 +31,18 @@ def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
     assert s["iterations"][0] == 0 and s["iterations"][-1] == tiny["n_steps"]
     ids = [c["id"] for c in metrics["claims"]]
     assert ids == ["D1.moments_match_chain_law", "D1.relaxation_rate", "D1.floor_grows_with_eta",
-                   "D1.floor_order",
-                   "D1.mass_at_global_min"]
+                   "D1.floor_order", "D1.mass_at_global_min",
+                   "D1.moments_2d_extrapolate_to_gibbs", "D1.floor_grows_with_eta_2d",
+                   "D1.floor_order_2d", "D1.mass_at_global_min_2d"]
+    # The 2-D chains moved from the shallowest well towards the Gibbs law too.
+    n_pairs_2d = len(tiny["betas_2d"]) * len(tiny["etas_2d"])
+    assert len(s["kl_curves_2d"]) == n_pairs_2d
+    for p in range(n_pairs_2d):
+        assert s["kl_curves_2d"][p][-1] < 0.1 * s["kl_curves_2d"][p][0]
+        assert s["basin_curves_2d"][p][0] == 0.0 and s["basin_chains_2d"][p] > 0.2
+    assert all(v == 0 for v in s["nonfinite_2d"])
+    for claim in metrics["claims"][5:]:
+        assert claim["context"], claim["id"]
     # The chains really moved from the shallow well towards the Gibbs law.
     for p in range(n_pairs):
         assert s["kl_curves"][p][-1] < 0.1 * s["kl_curves"][p][0]
@@ -136,7 +146,8 @@ def _synthetic_run(cfg: dict, seed: int, tau_factor: float = 1.0, mean_shift: fl
 
 
 def _verdicts(cfg: dict, runs: list) -> dict[str, dict]:
-    return {c["id"]: c for c in gld_gibbs.summarize(cfg, runs)["claims"]}
+    """The 1-D claims (the 2-D ones have synthetic runs of their own below)."""
+    return {c["id"]: c for c in gld_gibbs._summarize_1d(cfg, runs)[1]}
 
 
 @pytest.fixture(scope="module")
@@ -301,3 +312,17 @@ def test_check_rejects_a_2d_step_size_that_diverges(tiny: dict) -> None:
     cfg["etas_2d"] = [0.05, 0.4]
     with pytest.raises(ConfigError, match=r"etas_2d: with eta = 0\.4"):
         gld_gibbs.check(cfg)
+
+
+def test_extrapolation_and_slope_helpers() -> None:
+    est, err = gld_gibbs.extrapolate_to_zero((0.03, 0.06), (np.array(1.3), np.array(1.6)),
+                                             (np.array(0.01), np.array(0.01)))
+    assert float(est) == pytest.approx(1.0)
+    assert float(err) == pytest.approx(np.hypot(0.06 * 0.01, 0.03 * 0.01) / 0.03)
+    x = np.array([0.1, 0.2, 0.4])
+    slope, _ = gld_gibbs.loglog_slope(x, 3.0 * x ** 2, np.full(3, 1e-3))
+    assert slope == pytest.approx(2.0)
+    # Two points with relative errors r1, r2: se = sqrt(r1^2 + r2^2) / log(x2 / x1).
+    slope, se = gld_gibbs.loglog_slope(np.array([1.0, 2.0]), np.array([1.0, 4.0]),
+                                       np.array([0.1, 0.2]))
+    assert slope == pytest.approx(2.0) and se == pytest.approx(np.sqrt(0.01 + 0.0025) / np.log(2))
