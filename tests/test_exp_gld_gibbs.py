@@ -326,3 +326,10 @@ def test_extrapolation_and_slope_helpers() -> None:
     slope, se = gld_gibbs.loglog_slope(np.array([1.0, 2.0]), np.array([1.0, 4.0]),
                                        np.array([0.1, 0.2]))
     assert slope == pytest.approx(2.0) and se == pytest.approx(np.sqrt(0.01 + 0.0025) / np.log(2))
+
+
+def test_check_rejects_a_2d_law_too_wide_for_the_quadrature(tiny: dict) -> None:
+    cfg = copy.deepcopy(tiny)
+    cfg["potential_2d"] = [[0.0, 0.0, 0.0, 0.0, 1e-4], [0.0], [0.0], [0.0], [1e-4]]
+    with pytest.raises(ConfigError, match=r"potential_2d: at beta = .* quadrature points"):
+        gld_gibbs.check(cfg)

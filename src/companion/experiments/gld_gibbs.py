@@ -782,6 +782,10 @@ def figures(metrics: Mapping[str, Any], lang: str, outdir: str | Path) -> list[P
 
 # Statistics of the 2-D chains per (seed, group): the five moment sums and the global basin.
 _STATS_2D = ("mean_x", "mean_y", "var_x", "var_y", "cov_xy")
+# Quadrature cells per bin and axis for the 2-D Gibbs law, and the most grid points per axis
+# accepted (the metrics job holds a few arrays of their square).
+_QUADRATURE_SUB_2D = 8
+MAX_QUADRATURE_POINTS_2D = 2000
 _ASYMPTOTIC_FLOOR_ORDER = 2.0
 
 
@@ -827,6 +831,17 @@ def _check_2d(cfg: Mapping[str, Any]) -> None:
     reach = float(np.linalg.norm(start)) + 5 * float(cfg["init_std"])
     edges = _edges_2d(cfg)
     chain_steps = int(cfg["n_chains_2d"]) * int(cfg["n_steps"])
+    for beta in (float(b) for b in cfg["betas_2d"]):
+        try:
+            points = gibbs2d.quadrature_points(coeffs, beta, edges, _QUADRATURE_SUB_2D)
+        except ValueError:
+            points = math.inf
+        if points > MAX_QUADRATURE_POINTS_2D:
+            raise ConfigError(
+                f"{_SECTION}.potential_2d: at beta = {beta:g} the Gibbs law spreads over a square "
+                f"that needs {points} quadrature points per axis at the bins' resolution (at "
+                f"most {MAX_QUADRATURE_POINTS_2D}); raise the leading coefficients or beta, or "
+                "use wider bins")
     laws = {float(b): gibbs2d.GibbsLaw2D.of(coeffs, float(b), edges, sub=2)
             for b in cfg["betas_2d"]}
     for eta in (float(e) for e in cfg["etas_2d"]):
@@ -953,7 +968,7 @@ def _summarize_2d(cfg: Mapping[str, Any], runs: Sequence[tuple[Mapping[str, np.n
     n_bins = len(edges) - 1
     n_pairs = len(betas)
     basin = np.concatenate([_basin_bins_2d(coeffs, edges), [False]])
-    laws = {b: gibbs2d.GibbsLaw2D.of(coeffs, b, edges) for b in beta_list}
+    laws = {b: gibbs2d.GibbsLaw2D.of(coeffs, b, edges, sub=_QUADRATURE_SUB_2D) for b in beta_list}
     q = np.stack([laws[b].bin_masses() for b in betas])  # (P, C)
 
     curve = np.stack([np.asarray(a["curve_2d"], dtype=float) for a, _ in runs])  # (S, R, P, C)

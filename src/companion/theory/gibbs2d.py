@@ -142,6 +142,16 @@ def basin_labels(coeffs: Coefficients, minima: np.ndarray, x: np.ndarray,
     return dist.argmin(axis=1).reshape(np.shape(x))
 
 
+def quadrature_points(coeffs: Coefficients, beta: float, edges: np.ndarray, sub: int) -> int:
+    """Grid points per axis that :meth:`GibbsLaw2D.of` will use (its cost is their square)."""
+    edges = np.asarray(edges, dtype=float)
+    h = (edges[1] - edges[0]) / sub
+    extent = _escape_radius(coeffs, TAIL_NATS / beta)
+    below = max(0, int(np.ceil((edges[0] + extent) / h)))
+    above = max(0, int(np.ceil((extent - edges[-1]) / h)))
+    return below + (len(edges) - 1) * sub + above
+
+
 @dataclass(frozen=True)
 class GibbsLaw2D:
     """``pi ∝ exp(-beta L)`` on the cells of a uniform grid (midpoint rule).
