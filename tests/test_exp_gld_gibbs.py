@@ -31,8 +31,18 @@ def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
     assert s["iterations"][0] == 0 and s["iterations"][-1] == tiny["n_steps"]
     ids = [c["id"] for c in metrics["claims"]]
     assert ids == ["D1.moments_match_chain_law", "D1.relaxation_rate", "D1.floor_grows_with_eta",
-                   "D1.floor_order",
-                   "D1.mass_at_global_min"]
+                   "D1.floor_order", "D1.mass_at_global_min",
+                   "D1.moments_2d_extrapolate_to_gibbs", "D1.floor_grows_with_eta_2d",
+                   "D1.floor_order_2d", "D1.mass_at_global_min_2d"]
+    # The 2-D chains moved from the shallowest well towards the Gibbs law too.
+    n_pairs_2d = len(tiny["betas_2d"]) * len(tiny["etas_2d"])
+    assert len(s["kl_curves_2d"]) == n_pairs_2d
+    for p in range(n_pairs_2d):
+        assert s["kl_curves_2d"][p][-1] < 0.1 * s["kl_curves_2d"][p][0]
+        assert s["basin_curves_2d"][p][0] == 0.0 and s["basin_chains_2d"][p] > 0.2
+    assert all(v == 0 for v in s["nonfinite_2d"])
+    for claim in metrics["claims"][5:]:
+        assert claim["context"], claim["id"]
     # The chains really moved from the shallow well towards the Gibbs law.
     for p in range(n_pairs):
         assert s["kl_curves"][p][-1] < 0.1 * s["kl_curves"][p][0]
@@ -136,7 +146,8 @@ def _synthetic_run(cfg: dict, seed: int, tau_factor: float = 1.0, mean_shift: fl
 
 
 def _verdicts(cfg: dict, runs: list) -> dict[str, dict]:
-    return {c["id"]: c for c in gld_gibbs.summarize(cfg, runs)["claims"]}
+    """The 1-D claims (the 2-D ones have synthetic runs of their own below)."""
+    return {c["id"]: c for c in gld_gibbs._summarize_1d(cfg, runs)[1]}
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +190,146 @@ def test_relaxation_fit_recovers_an_exponential() -> None:
     assert tau == pytest.approx(3.0, rel=1e-9) and used >= 4
     tau, used = gld_gibbs.relaxation_fit(t[:3], 0.8 * np.exp(-t[:3] / 3.0), (0.03, 0.5), 4)
     assert np.isnan(tau)
+
+
+# --- the 2-D verdicts on runs built by hand from Gibbs laws ---------------------------------------
+
+def _synthetic_cfg_2d(tiny: dict) -> dict:
+    return {**tiny, "seeds": [0], "betas_2d": [2.0, 8.0], "etas_2d": [0.03, 0.06, 0.12],
+            "n_chains_2d": 8192, "n_steps": 200, "record_every": 20, "window_frac": 0.5}
+
+
+def _synthetic_run_2d(cfg: dict, seed: int, weight=lambda eta: 2.0 * eta,
+                      start_share: float = 0.0) -> dict:
+    """2-D arrays whose chains are, at every record, independent draws from the mixture
+    ``(1 - w) pi_beta + w pi_{beta/2}`` with ``w = weight(eta)``: a bias linear in eta (density
+    error O(eta), KL O(eta^2)) for the default ``weight``. A share ``start_share`` of the chains
+    instead sits at the initial well whatever eta is (a bias that does not vanish as eta -> 0)."""
+    from companion.theory import gibbs2d
+
+    rng = np.random.default_rng(seed)
+    betas, etas = gld_gibbs._pairs_2d(cfg)
+    steps = gld_gibbs._record_steps(cfg)
+    window = set(gld_gibbs._window(cfg).tolist())
+    edges = gld_gibbs._edges_2d(cfg)
+    coeffs = gld_gibbs._square(cfg["potential_2d"])
+    b = len(edges) - 1
+    g, n = gld_gibbs.GROUPS, cfg["n_chains_2d"] // gld_gibbs.GROUPS
+    n_rec, n_pairs = len(steps), len(betas)
+    curve = np.zeros((n_rec, n_pairs, b * b + 1), dtype=np.int64)
+    win = np.zeros((n_pairs, g, b * b + 1), dtype=np.int64)
+    moments = np.zeros((n_rec, n_pairs, g, 5))
+    laws = {}
+    for p, (beta, eta) in enumerate(zip(betas, etas, strict=True)):
+        for bb in (beta, beta / 2):
+            laws.setdefault(bb, gibbs2d.GibbsLaw2D.of(coeffs, bb, edges, sub=4))
+        w = weight(eta)
+        for r in range(n_rec):
+            law_a, law_b = laws[beta], laws[beta / 2]
+            pick_b = rng.random(g * n) < w
+            flat_a = rng.choice(law_a.weights.size, size=g * n, p=law_a.weights.ravel())
+            flat_b = rng.choice(law_b.weights.size, size=g * n, p=law_b.weights.ravel())
+            ia = np.stack(np.unravel_index(flat_a, law_a.weights.shape), -1)
+            ib = np.stack(np.unravel_index(flat_b, law_b.weights.shape), -1)
+            pa = np.stack([law_a.x[ia[:, 0]], law_a.y[ia[:, 1]]], -1)
+            pb = np.stack([law_b.x[ib[:, 0]], law_b.y[ib[:, 1]]], -1)
+            x = np.where(pick_b[:, None], pb, pa)
+            x = x + law_a.h * (rng.random(x.shape) - 0.5) * np.where(pick_b, law_b.h / law_a.h,
+                                                                     1.0)[:, None]
+            stuck = rng.random(g * n) < start_share
+            at_start = np.asarray(cfg["init_2d"]) + 0.1 * rng.normal(size=x.shape)
+            x = np.where(stuck[:, None], at_start, x)
+            ix = np.searchsorted(edges, x[:, 0], side="right") - 1
+            iy = np.searchsorted(edges, x[:, 1], side="right") - 1
+            inside = (ix >= 0) & (ix < b) & (iy >= 0) & (iy < b)
+            cell = np.where(inside, ix * b + iy, b * b).reshape(g, n)
+            for j in range(g):
+                hist = np.bincount(cell[j], minlength=b * b + 1)
+                curve[r, p] += hist
+                if r in window:
+                    win[p, j] += hist
+            xg = x.reshape(g, n, 2)
+            moments[r, p] = np.stack([xg[..., 0].sum(-1), xg[..., 1].sum(-1),
+                                      (xg[..., 0] ** 2).sum(-1), (xg[..., 1] ** 2).sum(-1),
+                                      (xg[..., 0] * xg[..., 1]).sum(-1)], -1)
+    return {"beta_2d": betas, "eta_2d": etas, "curve_2d": curve, "window_counts_2d": win,
+            "moments_2d": moments, "nonfinite_2d": np.zeros((n_rec, n_pairs, g))}
+
+
+def _verdicts_2d(cfg: dict, arrays: dict) -> dict[str, dict]:
+    s = gld_gibbs._summarize_2d(cfg, [(arrays, {})], gld_gibbs._window(cfg))
+    return {c["id"]: c for c in gld_gibbs._claims_2d(cfg, s)}
+
+
+@pytest.fixture(scope="module")
+def synthetic_2d(tiny: dict) -> tuple[dict, dict]:
+    cfg = _synthetic_cfg_2d(tiny)
+    return cfg, _verdicts_2d(cfg, _synthetic_run_2d(cfg, 0))
+
+
+def test_a_bias_linear_in_eta_passes_every_2d_verdict(synthetic_2d) -> None:
+    _, claims = synthetic_2d
+    assert set(claims) == {"D1.moments_2d_extrapolate_to_gibbs", "D1.floor_grows_with_eta_2d",
+                           "D1.floor_order_2d", "D1.mass_at_global_min_2d"}
+    failed = {k: c["detail"] for k, c in claims.items() if not c["passed"]}
+    assert not failed, failed
+
+
+def test_a_bias_that_does_not_vanish_with_eta_fails_the_2d_moments(synthetic_2d) -> None:
+    cfg, _ = synthetic_2d
+    claims = _verdicts_2d(cfg, _synthetic_run_2d(cfg, 1, weight=lambda eta: 0.1 + 2.0 * eta))
+    assert not claims["D1.moments_2d_extrapolate_to_gibbs"]["passed"]
+
+
+def test_a_floor_of_order_eta_fails_the_2d_order(synthetic_2d) -> None:
+    cfg, _ = synthetic_2d
+    claims = _verdicts_2d(cfg, _synthetic_run_2d(cfg, 2, weight=lambda eta: np.sqrt(0.3 * eta)))
+    assert not claims["D1.floor_order_2d"]["passed"]
+    assert claims["D1.floor_order_2d"]["measured"] < 1.5
+
+
+def test_a_floor_falling_with_eta_fails_the_2d_growth(synthetic_2d) -> None:
+    cfg, _ = synthetic_2d
+    claims = _verdicts_2d(cfg, _synthetic_run_2d(cfg, 3, weight=lambda eta: 0.3 - 2.0 * eta))
+    assert not claims["D1.floor_grows_with_eta_2d"]["passed"]
+
+
+def test_chains_left_in_the_start_well_fail_the_2d_basin(synthetic_2d) -> None:
+    cfg, _ = synthetic_2d
+    claims = _verdicts_2d(cfg, _synthetic_run_2d(cfg, 4, start_share=0.1))
+    assert not claims["D1.mass_at_global_min_2d"]["passed"]
+
+
+def test_check_rejects_a_2d_potential_that_does_not_confine(tiny: dict) -> None:
+    cfg = copy.deepcopy(tiny)
+    cfg["potential_2d"] = [[0.0, 0.0, 0.0, 0.0, 0.25], [0.0], [-0.5], [0.0], [0.0]]
+    with pytest.raises(ConfigError, match=r"potential_2d: .*not positive in every direction"):
+        gld_gibbs.check(cfg)
+
+
+def test_check_rejects_a_2d_step_size_that_diverges(tiny: dict) -> None:
+    cfg = copy.deepcopy(tiny)
+    cfg["etas_2d"] = [0.05, 0.4]
+    with pytest.raises(ConfigError, match=r"etas_2d: with eta = 0\.4"):
+        gld_gibbs.check(cfg)
+
+
+def test_extrapolation_and_slope_helpers() -> None:
+    est, err = gld_gibbs.extrapolate_to_zero((0.03, 0.06), (np.array(1.3), np.array(1.6)),
+                                             (np.array(0.01), np.array(0.01)))
+    assert float(est) == pytest.approx(1.0)
+    assert float(err) == pytest.approx(np.hypot(0.06 * 0.01, 0.03 * 0.01) / 0.03)
+    x = np.array([0.1, 0.2, 0.4])
+    slope, _ = gld_gibbs.loglog_slope(x, 3.0 * x ** 2, np.full(3, 1e-3))
+    assert slope == pytest.approx(2.0)
+    # Two points with relative errors r1, r2: se = sqrt(r1^2 + r2^2) / log(x2 / x1).
+    slope, se = gld_gibbs.loglog_slope(np.array([1.0, 2.0]), np.array([1.0, 4.0]),
+                                       np.array([0.1, 0.2]))
+    assert slope == pytest.approx(2.0) and se == pytest.approx(np.sqrt(0.01 + 0.0025) / np.log(2))
+
+
+def test_check_rejects_a_2d_law_too_wide_for_the_quadrature(tiny: dict) -> None:
+    cfg = copy.deepcopy(tiny)
+    cfg["potential_2d"] = [[0.0, 0.0, 0.0, 0.0, 1e-4], [0.0], [0.0], [0.0], [1e-4]]
+    with pytest.raises(ConfigError, match=r"potential_2d: at beta = .* quadrature points"):
+        gld_gibbs.check(cfg)

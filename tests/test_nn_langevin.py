@@ -199,3 +199,17 @@ def test_mfld_run_rejects_bad_settings() -> None:
         _run("adam", 2, 1)
     with pytest.raises(ValueError, match="batch_size"):
         _run("sgd", 9, 1)
+
+
+def test_polynomial2d_gradient_matches_numpy() -> None:
+    from companion.nn.langevin import polynomial2d_gradient
+    from companion.theory import gibbs2d
+
+    coeffs = [[0.0, 0.04, -0.5, 0.0, 0.25], [0.1, -0.03, 0.0], [-0.5, 0.2], [0.0], [0.25]]
+    width = max(len(r) for r in coeffs)
+    square = [list(r) + [0.0] * (width - len(r)) for r in coeffs]
+    state = torch.tensor(np.random.default_rng(0).normal(size=(3, 5, 2)), dtype=torch.float64)
+    got = polynomial2d_gradient(square)(state).numpy()
+    gx, gy = gibbs2d.gradient(square, state[..., 0].numpy(), state[..., 1].numpy())
+    np.testing.assert_allclose(got[..., 0], gx, rtol=1e-12)
+    np.testing.assert_allclose(got[..., 1], gy, rtol=1e-12)

@@ -99,6 +99,43 @@ def polynomial_gradient(coeffs: list[float] | tuple[float, ...]) -> Gradient:
     return grad
 
 
+def polynomial2d_gradient(coeffs: list[list[float]]) -> Gradient:
+    """``x -> grad L(x)`` for ``L(x, y) = sum_{i,j} coeffs[i][j] x^i y^j`` (numpy's ``polyval2d``
+    layout), on states whose last axis holds ``(x, y)``.
+
+    The partial derivatives ``sum i c_ij x^(i-1) y^j`` and ``sum j c_ij x^i y^(j-1)`` are summed
+    over their nonzero terms only, from the powers of both coordinates computed once per call:
+    the potentials used here have a handful of terms, and the step's cost is this gradient.
+    """
+    c = np.atleast_2d(np.asarray(coeffs, dtype=float))
+    terms = [[(float(d[i, j]), i, j) for i, j in zip(*np.nonzero(d), strict=True)]
+             for d in (np.polynomial.polynomial.polyder(c, axis=0),
+                       np.polynomial.polynomial.polyder(c, axis=1))]
+    top = max(c.shape)
+
+    def powers(v: torch.Tensor) -> list[torch.Tensor | None]:
+        out: list[torch.Tensor | None] = [None, v]
+        for _ in range(2, top):
+            out.append(out[-1] * v)
+        return out
+
+    def grad(state: torch.Tensor) -> torch.Tensor:
+        px, py = powers(state[..., 0]), powers(state[..., 1])
+        out = torch.zeros_like(state)
+        for axis, axis_terms in enumerate(terms):
+            g = out[..., axis]
+            for coef, i, j in axis_terms:
+                if i and j:
+                    g.addcmul_(px[i], py[j], value=coef)
+                elif i or j:
+                    g.add_(px[i] if i else py[j], alpha=coef)
+                else:
+                    g.add_(coef)
+        return out
+
+    return grad
+
+
 # --- mean-field Langevin dynamics -----------------------------------------------------------------
 
 def mfld_step(theta: torch.Tensor, first_variation_grad: Gradient, eta: float, lam1: float,
