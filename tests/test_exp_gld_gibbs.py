@@ -179,3 +179,76 @@ def test_relaxation_fit_recovers_an_exponential() -> None:
     assert tau == pytest.approx(3.0, rel=1e-9) and used >= 4
     tau, used = gld_gibbs.relaxation_fit(t[:3], 0.8 * np.exp(-t[:3] / 3.0), (0.03, 0.5), 4)
     assert np.isnan(tau)
+
+
+# --- each rule of _claims on the exact law's summary, one number changed at a time -----------
+
+@pytest.fixture(scope="module")
+def exact_series(tiny: dict) -> tuple[dict, dict]:
+    cfg = _synthetic_cfg(tiny)
+    series = gld_gibbs.summarize(cfg, [_synthetic_run(cfg, 0)])["series"]
+    return cfg, {key: np.asarray(_nan_for_null(value), dtype=float)
+                 for key, value in series.items()}
+
+
+def _nan_for_null(value):
+    # The metrics' JSON form writes NaN as null; _claims works on the arrays.
+    if isinstance(value, list):
+        return [_nan_for_null(v) for v in value]
+    return np.nan if value is None else value
+
+
+def _decide(cfg: dict, s: dict, **changes) -> dict[str, dict]:
+    s = {k: v.copy() for k, v in s.items()}
+    for key, (index, value) in changes.items():
+        s[key][index] = value
+    return {c["id"]: c for c in gld_gibbs._claims(cfg, s, cfg["n_chains"], 1)}
+
+
+def _basin_pair(s: dict) -> int:
+    return int(np.flatnonzero((s["beta"] == s["beta"].max()) & (s["eta"] == s["eta"].min()))[0])
+
+
+def test_exact_series_pass_and_a_moment_just_beyond_the_bar_fails(exact_series) -> None:
+    cfg, s = exact_series
+    assert all(c["passed"] for c in _decide(cfg, s).values())
+    z_max = float(cfg["z_max"])
+    for moment in ("mean", "var"):
+        # 1.5 z_max standard errors off at one pair (t on 7 d.o.f. makes |z| a little smaller).
+        off = s[f"{moment}_euler"][2] + 1.5 * z_max * s[f"{moment}_chains_se"][2]
+        claim = _decide(cfg, s, **{f"{moment}_chains": (2, off)})["D1.moments_match_chain_law"]
+        assert not claim["passed"] and z_max < claim["measured"] < 1.5 * z_max, moment
+
+
+def test_one_pair_relaxing_at_the_wrong_rate_fails_the_rate(exact_series) -> None:
+    cfg, s = exact_series
+    resolved = np.flatnonzero(np.isfinite(s["relax_time"]))
+    assert resolved.size >= 2
+    j = int(resolved[0])
+    claim = _decide(cfg, s, relax_time=(j, 2.0 * s["relax_time_theory"][j]))
+    assert not claim["D1.relaxation_rate"]["passed"]
+    assert claim["D1.relaxation_rate"]["measured"] == pytest.approx(1.0, abs=0.01)
+
+
+def test_a_floor_that_stops_growing_at_one_beta_fails(exact_series) -> None:
+    cfg, s = exact_series
+    idx = np.flatnonzero(s["beta"] == s["beta"].min())
+    idx = idx[np.argsort(s["eta"][idx])]
+    claim = _decide(cfg, s, kl_stationary=(idx[-1], s["kl_stationary"][idx[-2]]))
+    assert not claim["D1.floor_grows_with_eta"]["passed"]
+    assert claim["D1.floor_grows_with_eta"]["measured"] == pytest.approx(0.5)
+
+
+def test_the_basin_claim_compares_with_the_chain_law_and_needs_a_majority(exact_series) -> None:
+    cfg, s = exact_series
+    p = _basin_pair(s)
+    se = s["basin_chains_se"][p]
+    # Chains and pi_eta agree, the Gibbs law (eta -> 0) does not: the claim is about pi_eta.
+    agree = _decide(cfg, s, basin_chains=(p, 0.6), basin_euler=(p, 0.6), basin_gibbs=(p, 0.9))
+    assert agree["D1.mass_at_global_min"]["passed"]
+    off = _decide(cfg, s, basin_chains=(p, 0.6), basin_euler=(p, 0.6 + 10 * se),
+                  basin_gibbs=(p, 0.6))
+    assert not off["D1.mass_at_global_min"]["passed"]
+    minority = _decide(cfg, s, basin_chains=(p, 0.45), basin_euler=(p, 0.45),
+                       basin_gibbs=(p, 0.45))
+    assert not minority["D1.mass_at_global_min"]["passed"]
