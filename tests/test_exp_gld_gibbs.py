@@ -252,3 +252,52 @@ def test_the_basin_claim_compares_with_the_chain_law_and_needs_a_majority(exact_
     minority = _decide(cfg, s, basin_chains=(p, 0.45), basin_euler=(p, 0.45),
                        basin_gibbs=(p, 0.45))
     assert not minority["D1.mass_at_global_min"]["passed"]
+
+
+def test_standard_errors_are_calibrated_on_the_exact_law(exact_series) -> None:
+    # Drawn from pi_eta itself, (measured - exact) / se of the mean, the variance and the
+    # stationary KL are about N(0, 1) at every pair: their mean square is near 1, far from the
+    # ~0.1 of errors three times too large or the ~10 of errors three times too small.
+    _, s = exact_series
+    z = np.concatenate([(s["mean_chains"] - s["mean_euler"]) / s["mean_chains_se"],
+                        (s["var_chains"] - s["var_euler"]) / s["var_chains_se"],
+                        (s["kl_stationary"] - s["kl_euler"]) / s["kl_stationary_se"]])
+    assert 0.3 < float(np.mean(z ** 2)) < 3.0, z
+
+
+def test_moment_errors_are_the_spread_of_the_group_replicates(tiny: dict) -> None:
+    cfg = _synthetic_cfg(tiny)
+    arrays, scalars = _synthetic_run(cfg, 3)
+    series = gld_gibbs.summarize(cfg, [(arrays, scalars)])["series"]
+    window = gld_gibbs._window(cfg)
+    m = arrays["moments"][window].sum(axis=0)  # (P, G, 2)
+    n = arrays["counts"][window].sum(axis=(0, -1))  # (P, G)
+    group_mean, group_sq = m[..., 0] / n, m[..., 1] / n
+    g = group_mean.shape[1]
+    np.testing.assert_allclose(series["mean_chains_se"],
+                               group_mean.std(axis=1, ddof=1) / np.sqrt(g), rtol=1e-9)
+    np.testing.assert_allclose(series["var_chains_se"],
+                               (group_sq - group_mean ** 2).std(axis=1, ddof=1) / np.sqrt(g),
+                               rtol=1e-9)
+    share = arrays["in_basin"][window].sum(axis=0) / n
+    np.testing.assert_allclose(series["basin_chains_se"], share.std(axis=1, ddof=1) / np.sqrt(g),
+                               rtol=1e-9)
+
+
+def test_the_stationary_kl_is_jackknifed(tiny: dict) -> None:
+    # Few chains drawing from (nearly) the Gibbs law itself: the true KL is ~0, the plug-in
+    # estimate is biased up by about (B - 1) / (2 N); the jackknife removes that bias.
+    cfg = {**_synthetic_cfg(tiny), "n_chains": 256}
+    series = gld_gibbs.summarize(cfg, [_synthetic_run(cfg, 1, law_eta=lambda eta: 1e-4)])[
+        "series"]
+    from companion.theory import gibbs as theory
+
+    edges = gld_gibbs._edges(cfg)
+    betas, _ = gld_gibbs._pairs(cfg)
+    sampled = [theory.euler_stationary_law(cfg["potential"], b, 1e-4) for b in betas]
+    truth = np.array([float(theory.binned_kl(law.bin_masses(edges),
+                                             theory.gibbs_law(cfg["potential"], b).bin_masses(
+                                                 edges)))
+                      for law, b in zip(sampled, betas, strict=True)])
+    z = (np.asarray(series["kl_stationary"]) - truth) / np.asarray(series["kl_stationary_se"])
+    assert abs(float(np.mean(z))) < 2.0 and float(np.max(np.abs(z))) < 4.0, z
