@@ -196,3 +196,14 @@ def test_fixtures_carry_the_claims_the_modules_make(exp_id: str, tmp_path: Path)
     assert [c["id"] for c in fixture["claims"]] == [c["id"] for c in fresh["claims"]], (
         "regenerate tests/fixtures/tiny_metrics/ from `companion run <id> --preset tiny`")
     assert [c["relation"] for c in fixture["claims"]] == [c["relation"] for c in fresh["claims"]]
+
+
+def test_metrics_tsv_without_claims_or_relation(tmp_path: Path) -> None:
+    base = {"experiment": "gld_gibbs", "catalog_id": "D1", "config_hash": "abc", "seeds": [0, 1]}
+    write_json(tmp_path / "none.json", base)
+    write_json(tmp_path / "bare.json", dict(base, claims=[
+        {"id": "D1.x", "passed": True, "measured": 1.5, "expected": 2.0}]))
+    write_claims_table([tmp_path / "none.json", tmp_path / "bare.json"], tmp_path / "m.tsv")
+    raw = (tmp_path / "m.tsv").read_bytes()
+    assert b"\r" not in raw  # plain newlines: one claim a line for grep and diff
+    assert raw.decode().splitlines()[1:] == ["gld_gibbs\tD1\tD1.x\ttrue\t1.5\t\t2.0\tabc\t0,1"]

@@ -172,3 +172,23 @@ def test_minnorm_bias_finite_is_the_mean_missed_projection() -> None:
     exact = float(dd.minnorm_bias_finite(n, d, STRONG_R2))
     assert exact == pytest.approx(np.mean(missed), abs=4 * se)
     assert float(dd.minnorm_bias_finite(n, 10, STRONG_R2)) == 0.0
+
+
+@pytest.mark.parametrize(("n", "d"), [(20, 5), (5, 20)])
+def test_minnorm_variance_finite_is_the_mean_trace_of_the_pseudo_inverse(n: int, d: int) -> None:
+    # sigma2 E tr((X^T X)^+) over Gaussian X, by simulation (inverse-Wishart means otherwise).
+    rng = np.random.default_rng(n * 100 + d)
+    traces = []
+    for _ in range(4000):
+        s2 = np.linalg.svd(rng.standard_normal((n, d)), compute_uv=False) ** 2
+        traces.append(float(np.sum(1.0 / s2)))
+    se = np.std(traces) / np.sqrt(len(traces))
+    exact = float(dd.minnorm_variance_finite(n, d, NOISE2))
+    assert exact == pytest.approx(NOISE2 * np.mean(traces), abs=5 * NOISE2 * se)
+
+
+def test_minnorm_variance_finite_is_infinite_only_within_one_of_the_threshold() -> None:
+    n = 30
+    values = dd.minnorm_variance_finite(n, np.array([28, 29, 30, 31, 32]), NOISE2)
+    np.testing.assert_array_equal(np.isinf(values), [False, True, True, True, False])
+    np.testing.assert_allclose(values[[0, 4]], [NOISE2 * 28 / 1, NOISE2 * 30 / 1])
