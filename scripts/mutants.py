@@ -4,8 +4,9 @@ Runs mutmut (configured in ``pyproject.toml``: which files, which fast tests) on
 display code, then prints the mutation score and every surviving mutant. A mutant is "killed" when
 some test fails (or times out) with it applied, "survived" when every test still passes, "no
 tests" when no selected test reaches the mutated function (counted as survived: nothing guards
-it). mutmut has no notion of an equivalent mutant; lines whose mutants are equivalent or harmless
-carry ``# pragma: no mutate`` with the reason beside it, so they are never generated.
+it). mutmut has no notion of an equivalent mutant (one that changes no result). Survivors whose
+only change matches a rule of ``EQUIVALENT`` below (each with its reason) are listed apart and
+left out of the score; every other survivor counts against it and is printed with its diff.
 
 Usage: ``python scripts/mutants.py [--jobs N] [PATTERN ...]``; patterns are mutmut mutant-name
 globs (e.g. ``'companion.theory.gibbs.*'``), by default the decision and display code below.
@@ -15,9 +16,12 @@ globs (e.g. ``'companion.theory.gibbs.*'``), by default the decision and display
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
 import fnmatch
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -37,6 +41,34 @@ DEFAULT_PATTERNS = (
     *(f"companion.experiments.{e}.x_{f}__mutmut_*" for e in EXPERIMENTS
       for f in ("summarize", "check", "_*")),
 )
+# (pattern the removed line matches, pattern the added line matches, why no result changes).
+EQUIVALENT: tuple[tuple[str, str, str], ...] = (
+    (r"np\.errstate\(", r"np\.errstate\(",
+     "which floating-point warnings are silenced: warnings only, no value changes"),
+    (r"np\.asarray\([^()]*, dtype=float\)$", r"np\.asarray\([^(),]*(, dtype=None)?\)$",
+     "the float cast of an input that the formulas' true division makes float anyway"),
+    (r"raise \w+\(|ConfigError\(|ValueError\(", r"raise \w+\(|ConfigError\(|ValueError\(",
+     "the wording of an error message, not whether the error is raised"),
+)
+# Single mutants, by their exact change (so renumbering does not matter), each checked by hand.
+_AT_ONE = "at the boundary both branches give the same value"
+EQUIVALENT_CHANGES: dict[tuple[str, str], str] = {
+    ("return np.where(g > 1.0, r2 * (1.0 - 1.0 / g), 0.0)",
+     "return np.where(g >= 1.0, r2 * (1.0 - 1.0 / g), 0.0)"): _AT_ONE + ": r2 (1 - 1/1) = 0",
+    ("return np.where(d > n, r2 * (1.0 - n / d), 0.0)",
+     "return np.where(d >= n, r2 * (1.0 - n / d), 0.0)"): _AT_ONE + ": r2 (1 - n/n) = 0",
+    ("var = np.where(g < 1.0, sigma2 * g / (1.0 - g), sigma2 / (g - 1.0))",
+     "var = np.where(g <= 1.0, sigma2 * g / (1.0 - g), sigma2 / (g - 1.0))"):
+        "gamma = 1 is set to inf on the next line whichever branch is taken",
+    ("return np.where(g == 1.0, np.inf, var)", "return np.where(None, np.inf, var)"):
+        "at gamma = 1 the variance formula already divides by zero: inf",
+    ("var = np.where(d < n, sigma2 * d / (n - d - 1.0), sigma2 * n / (d - n - 1.0))",
+     "var = np.where(d <= n, sigma2 * d / (n - d - 1.0), sigma2 * n / (d - n - 1.0))"):
+        "d = n is set to inf on the next line whichever branch is taken",
+    ("return np.where(np.abs(d - n) <= 1.0, np.inf, var)",
+     "return np.where(np.abs(d - n) < 1.0, np.inf, var)"):
+        "at |d - n| = 1 the formula divides by zero: inf either way",
+}
 KILLED = {1, 3, 36, 24, -24, 152, 255, 37}
 SURVIVED = {0, 5, 33}
 
@@ -51,31 +83,89 @@ def results(patterns: tuple[str, ...]) -> dict[str, int | None]:
     return out
 
 
+def _functions(path: Path) -> dict[str, str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and "__mutmut_" in node.name:
+            out[node.name] = ast.unparse(node).split("\n", 1)[1]  # the body: names differ
+    return out
+
+
+def diffs(names: list[str]) -> dict[str, tuple[list[str], list[str]]]:
+    """Removed and added source lines of each mutant, from mutmut's copy of the sources."""
+    by_file: dict[Path, list[str]] = {}
+    for name in names:
+        module = name.split(".x")[0].split(".xǁ")[0]
+        by_file.setdefault(ROOT / "mutants" / "src" / (module.replace(".", "/") + ".py"),
+                           []).append(name)
+    out = {}
+    for path, group in by_file.items():
+        bodies = _functions(path)
+        for name in group:
+            local = name.rsplit(".", 1)[-1]
+            orig = bodies.get(local.rsplit("__mutmut_", 1)[0] + "__mutmut_orig", "")
+            lines = list(difflib.unified_diff(orig.splitlines(), bodies.get(local, "").splitlines(),
+                                              lineterm="", n=0))
+            out[name] = ([x[1:].strip() for x in lines if x.startswith("-") and
+                          not x.startswith("---")],
+                         [x[1:].strip() for x in lines if x.startswith("+") and
+                          not x.startswith("+++")])
+    return out
+
+
+def equivalence(removed: list[str], added: list[str]) -> str | None:
+    """The reason of the ``EQUIVALENT`` rule this one-line change matches, if any."""
+    if len(removed) != 1 or len(added) != 1:
+        return None
+    if (removed[0], added[0]) in EQUIVALENT_CHANGES:
+        return EQUIVALENT_CHANGES[(removed[0], added[0])]
+    for old, new, reason in EQUIVALENT:
+        if re.search(old, removed[0]) and re.search(new, added[0]):
+            return reason
+    return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1, help="mutmut worker processes")
     parser.add_argument("patterns", nargs="*", default=list(DEFAULT_PATTERNS))
+    parser.add_argument("--report-only", action="store_true",
+                        help="print the last run's results without running mutmut")
     args = parser.parse_args()
+    if args.report_only:
+        return summary(tuple(args.patterns), 0.0, 0)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # mutmut sets the path
     env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     start = time.monotonic()
     run = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
                           str(args.jobs), *args.patterns], cwd=ROOT, env=env,
                          stdout=subprocess.DEVNULL)
-    minutes = (time.monotonic() - start) / 60
-    codes = results(tuple(args.patterns))
+    return summary(tuple(args.patterns), (time.monotonic() - start) / 60, run.returncode)
+
+
+def summary(patterns: tuple[str, ...], minutes: float, returncode: int) -> int:
+    """Print equivalents, survivors (with their diffs) and the score of ``patterns``' mutants."""
+    codes = results(patterns)
     killed = sorted(n for n, c in codes.items() if c in KILLED)
-    survived = sorted(n for n, c in codes.items() if c in SURVIVED)
+    survivors = sorted(n for n, c in codes.items() if c in SURVIVED)
     other = sorted(n for n, c in codes.items() if c not in KILLED | SURVIVED)
+    changes = diffs(survivors)
+    equivalent = {n: r for n in survivors if (r := equivalence(*changes[n])) is not None}
+    survived = [n for n in survivors if n not in equivalent]
+    for name, reason in equivalent.items():
+        print(f"equivalent: {name} ({reason})")
     for name in survived:
-        print(f"survived: {name}")
+        removed, added = changes[name]
+        print(f"survived: {name}\n    - " + "\n    - ".join(removed) + "\n    + "
+              + "\n    + ".join(added))
     for name in other:
         print(f"not decided ({codes[name]}): {name}")
     decided = len(killed) + len(survived)
     score = 100 * len(killed) / decided if decided else float("nan")
     print(f"mutation score: {score:.1f}% ({len(killed)} killed, {len(survived)} survived, "
-          f"{len(other)} not decided) in {minutes:.1f} min")
-    return run.returncode
+          f"{len(equivalent)} equivalent, {len(other)} not decided) in {minutes:.1f} min")
+    return returncode
 
 
 if __name__ == "__main__":
