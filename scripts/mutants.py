@@ -50,6 +50,16 @@ EQUIVALENT: tuple[tuple[str, str, str], ...] = (
     (r"raise \w+\(|ConfigError\(|ValueError\(", r"raise \w+\(|ConfigError\(|ValueError\(",
      "the wording of an error message, not whether the error is raised"),
 )
+# Keyword arguments whose removal or change alters no value for the inputs the code receives:
+# (the argument as written, its mutants' spellings, why).
+EQUIVALENT_ARGUMENTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    (", dtype=float", ("", ", dtype=None"),
+     "a float cast where the arithmetic that follows is float anyway"),
+    (", strict=True", ("", ", strict=None", ", strict=False"),
+     "zip's length check: raises only on unequal lengths, which no caller passes"),
+    (", kind='stable'", ("", ", kind=None", ", kind='STABLE'"),
+     "the sort's tie rule: no two degrees share an eigenvalue"),
+)
 # Single mutants, by their exact change (so renumbering does not matter), each checked by hand.
 _AT_ONE = "at the boundary both branches give the same value"
 EQUIVALENT_CHANGES: dict[tuple[str, str], str] = {
@@ -68,6 +78,29 @@ EQUIVALENT_CHANGES: dict[tuple[str, str], str] = {
     ("return np.where(np.abs(d - n) <= 1.0, np.inf, var)",
      "return np.where(np.abs(d - n) < 1.0, np.inf, var)"):
         "at |d - n| = 1 the formula divides by zero: inf either way",
+    ("return LayerScale(mult * one, std * one, lr * one)",
+     "return LayerScale(mult / one, std * one, lr * one)"): "one is an array of ones",
+    ("return LayerScale(mult * one, std * one, lr * one)",
+     "return LayerScale(mult * one, std / one, lr * one)"): "one is an array of ones",
+    ("return LayerScale(mult * one, std * one, lr * one)",
+     "return LayerScale(mult * one, std * one, lr / one)"): "one is an array of ones",
+    ("hidden = first", "hidden = None"): "mean_field has depth 1: no hidden layer is listed",
+    ("return float('inf') if lr * mu <= 0 else 1.0",
+     "return float('INF') if lr * mu <= 0 else 1.0"): "float() reads 'INF' as inf",
+    ("if not 0.0 < lr * mu < 1.0:", "if not 0.0 <= lr * mu < 1.0:"):
+        "at lr mu = 0 the formula gives log(threshold) / log1p(-0.0) = +inf, the branch's value",
+    ("n = k_train.shape[0]", "n = k_train.shape[1]"): "the training Gram matrix is square",
+    ("gain = np.where(lam > 1e-14, (1.0 - decay) / np.where(lam > 1e-14, lam, 1.0), lr * t)",
+     "gain = np.where(lam >= 1e-14, (1.0 - decay) / np.where(lam > 1e-14, lam, 1.0), lr * t)"):
+        "an eigenvalue of exactly 1e-14: both branches agree to round-off",
+    ("gain = np.where(lam > 1e-14, (1.0 - decay) / np.where(lam > 1e-14, lam, 1.0), lr * t)",
+     "gain = np.where(lam > 1e-14, (1.0 - decay) / np.where(lam >= 1e-14, lam, 1.0), lr * t)"):
+        "the inner placeholder only guards a division the outer where discards",
+    ("gain = np.where(lam > 1e-14, (1.0 - decay) / np.where(lam > 1e-14, lam, 1.0), lr * t)",
+     "gain = np.where(lam > 1e-14, (1.0 - decay) / np.where(lam > 1e-14, lam, 2.0), lr * t)"):
+        "the inner placeholder only guards a division the outer where discards",
+    ("lam = np.clip(lam, 0.0, None)", "lam = np.clip(lam, None, None)"):
+        "negative round-off eigenvalues (> -1e-14) take the lam -> 0 branch either way",
 }
 KILLED = {1, 3, 36, 24, -24, 152, 255, 37}
 SURVIVED = {0, 5, 33}
@@ -120,6 +153,10 @@ def equivalence(removed: list[str], added: list[str]) -> str | None:
         return None
     if (removed[0], added[0]) in EQUIVALENT_CHANGES:
         return EQUIVALENT_CHANGES[(removed[0], added[0])]
+    for argument, spellings, reason in EQUIVALENT_ARGUMENTS:
+        if argument in removed[0] and any(removed[0].replace(argument, other) == added[0]
+                                          for other in spellings):
+            return reason
     for old, new, reason in EQUIVALENT:
         if re.search(old, removed[0]) and re.search(new, added[0]):
             return reason
