@@ -99,6 +99,8 @@ EQUIVALENT_CHANGES: dict[tuple[str, str], str] = {
     ("gain = np.where(lam > 1e-14, (1.0 - decay) / np.where(lam > 1e-14, lam, 1.0), lr * t)",
      "gain = np.where(lam > 1e-14, (1.0 - decay) / np.where(lam > 1e-14, lam, 2.0), lr * t)"):
         "the inner placeholder only guards a division the outer where discards",
+    ("return np.where(b >= 0.0, plus, minus)", "return np.where(b > 0.0, plus, minus)"):
+        "at b = 0 both forms are 1 / sqrt(gamma lam)",
     ("lam = np.clip(lam, 0.0, None)", "lam = np.clip(lam, None, None)"):
         "negative round-off eigenvalues (> -1e-14) take the lam -> 0 branch either way",
 }

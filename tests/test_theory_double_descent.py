@@ -192,3 +192,12 @@ def test_minnorm_variance_finite_is_infinite_only_within_one_of_the_threshold() 
     values = dd.minnorm_variance_finite(n, np.array([28, 29, 30, 31, 32]), NOISE2)
     np.testing.assert_array_equal(np.isinf(values), [False, True, True, True, False])
     np.testing.assert_allclose(values[[0, 4]], [NOISE2 * 28 / 1, NOISE2 * 30 / 1])
+
+
+@pytest.mark.parametrize(("lam", "gamma"), [(1e-10, 0.5), (1e-9, 0.25)])
+def test_stieltjes_transform_keeps_its_digits_at_a_tiny_penalty(lam: float, gamma: float) -> None:
+    # m(-lam) -> 1 / (1 - gamma) for gamma < 1 as lam -> 0 (MP law without an atom at 0); the
+    # form with (root - b) would lose half of its digits to cancellation here.
+    m0 = 1.0 / (1.0 - gamma)
+    slope = 1.0 / (1.0 - gamma) ** 3  # the MP law's mean of 1/s^2: minus d m(-lam) / d lam
+    assert float(dd.mp_stieltjes(lam, gamma)) == pytest.approx(m0 - slope * lam, rel=1e-12)
