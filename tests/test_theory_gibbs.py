@@ -220,3 +220,17 @@ def test_overshoot_probability_equals_one_simulated_step_from_the_gibbs_law() ->
     se = math.sqrt(simulated * (1 - simulated) / x.size)
     assert gibbs.euler_overshoot_probability(coeffs, beta, eta) == pytest.approx(simulated,
                                                                                  abs=5 * se)
+
+
+def test_overshoot_probability_is_zero_where_no_region_exists() -> None:
+    # Quadratic L with eta L'' < 2: the Euler map contracts everywhere.
+    assert gibbs.euler_overshoot_probability([0.0, 0.0, 1.0], 2.0, 0.5) == 0.0
+
+
+def test_jackknife_works_from_two_groups() -> None:
+    q = np.array([0.25, 0.25, 0.5])
+    groups = np.array([[30, 20, 50], [22, 28, 50]])
+    estimate, stderr = gibbs.jackknife_kl(groups, q)
+    loo = np.array([gibbs.binned_kl(groups[1], q), gibbs.binned_kl(groups[0], q)])
+    assert estimate == pytest.approx(2 * gibbs.binned_kl(groups.sum(0), q) - loo.mean())
+    assert stderr == pytest.approx(math.sqrt(0.5 * ((loo - loo.mean()) ** 2).sum()))
