@@ -50,7 +50,7 @@ EQUIVALENT: tuple[tuple[str, str, str], ...] = (
     (r"raise \w+\(|ConfigError\(|ValueError\(", r"raise \w+\(|ConfigError\(|ValueError\(",
      "the wording of an error message, not whether the error is raised"),
 )
-# Keyword arguments whose removal or change alters no value for the inputs the code receives:
+# Arguments whose removal or change alters no value for the inputs the code receives:
 # (the argument as written, its mutants' spellings, why).
 EQUIVALENT_ARGUMENTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (", dtype=float", ("", ", dtype=None"),
@@ -59,6 +59,8 @@ EQUIVALENT_ARGUMENTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
      "zip's length check: raises only on unequal lengths, which no caller passes"),
     (", kind='stable'", ("", ", kind=None", ", kind='STABLE'"),
      "the sort's tie rule: no two degrees share an eigenvalue"),
+    ("claim.get('relation', '')", ("claim.get('relation', None)", "claim.get('relation')"),
+     "the csv module writes None as an empty field"),
     (", n_grid=4001", ("", ", n_grid=4002"),
      "the grid of a tail probability's quadrature: 4001, 4002 and 200001 nodes agree to 1e-13"),
 )
