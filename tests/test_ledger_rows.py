@@ -37,6 +37,9 @@ SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="10pt" height="10pt" viewB
 
 
 def tiny_metrics() -> dict[str, dict[str, Any]]:
+    missing = [e for e in experiments.EXPERIMENTS if not (FIXTURES / f"{e}.json").exists()]
+    assert not missing, (f"no tiny metrics fixture for {missing}: write the claims, table and "
+                         "header of `companion run <id> --preset tiny` there")
     return {e: json.loads((FIXTURES / f"{e}.json").read_text()) for e in experiments.EXPERIMENTS}
 
 
