@@ -18,7 +18,8 @@ from experiment_helpers import run_tiny, tiny_section
 
 CLAIMS = ["B7.decay_exponent", "B7.odd_degrees_vanish", "B7.empirical_spectrum",
           "B7.sample_spectrum", "B7.lazy_regime", "B7.learned_in_degree_order",
-          "B7.fit_times_match_kernel", "B7.fit_times_match_eigenvalues"]
+          "B7.fit_times_match_kernel", "B7.fit_times_match_eigenvalues",
+          "B7.fit_times_match_eigenvalues_finite_n"]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
 
 
 def _synthetic_run(cfg: dict, order=None, kernel_order=None, kernel_change=0.05,
-                   blind_share=1.0, lr=2.0):
+                   blind_share=1.0, lr=2.0, floor=None):
     """A run file with exact (1 - lr mu_k)^t component curves and the exact spectrum; ``order``
     and ``kernel_order`` permute which degree's curve the network and kernel GD follow, an odd
     target's kernel curve stays at ``blind_share``."""
@@ -50,15 +51,18 @@ def _synthetic_run(cfg: dict, order=None, kernel_order=None, kernel_change=0.05,
     targets = cfg["target_degrees"]
     mu = theory.relu_ntk_eigenvalues(d, np.arange(cfg["max_degree"] + 1))
 
+    floors = np.zeros(len(targets)) if floor is None else np.asarray(floor, dtype=float)
+
     def curves(degrees):
         return np.stack([np.full(steps.size, blind_share) if mu[k] == 0 else
-                         (1 - lr * mu[k]) ** steps for k in degrees], axis=1)
+                         r + (1 - r) * (1 - lr * mu[k]) ** steps
+                         for k, r in zip(degrees, floors, strict=True)], axis=1)
 
     spectrum, _ = theory.spectrum_with_multiplicity(d, mu, np.arange(cfg["max_degree"] + 1))
     spectrum = spectrum[: cfg["n_gram"]]
     arrays = {"spectrum_empirical": spectrum, "spectrum_infinite": spectrum, "steps": steps,
               "coef": curves(order or targets)[:, None, :],
-              "coef_kernel": curves(kernel_order or targets),
+              "coef_kernel": curves(kernel_order or targets), "coef_kernel_floor": floors,
               "train_loss": np.zeros((steps.size, 1)),
               "kernel_change": np.array([kernel_change]), "param_change": np.array([0.1])}
     return arrays, {"lr": lr, "lam_max_train": 0.2, "n_gram": cfg["n_gram"]}
@@ -85,6 +89,17 @@ def test_verdicts_follow_the_numbers(tiny: dict) -> None:
     shifted = _passed(b7.summarize(cfg, [(arrays, {**scalars, "lr": 1.5 * scalars["lr"]})]))
     assert shifted["B7.fit_times_match_kernel"]
     assert not shifted["B7.fit_times_match_eigenvalues"]
+    assert not shifted["B7.fit_times_match_eigenvalues_finite_n"]
+    # Net and kernel GD levelling off at a finite-sample floor on the degree-4 component: the
+    # population prediction fails, the prediction with the floor holds; a floor the net's curve
+    # does not have fails it.
+    floored = _passed(b7.summarize(cfg, [_synthetic_run(cfg, floor=[0, 0, 0, 0.3])]))
+    assert not floored["B7.fit_times_match_eigenvalues"]
+    assert floored["B7.fit_times_match_eigenvalues_finite_n"]
+    arrays, scalars = _synthetic_run(cfg)
+    arrays["coef_kernel_floor"] = np.array([0, 0, 0, 0.3])
+    assert not _passed(b7.summarize(cfg, [(arrays, scalars)]))[
+        "B7.fit_times_match_eigenvalues_finite_n"]
     # A spectrum off by 30% in one block fails the width claim, not the sample claim.
     arrays, scalars = _synthetic_run(cfg)
     arrays["spectrum_empirical"] = arrays["spectrum_empirical"] * np.where(

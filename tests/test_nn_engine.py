@@ -191,9 +191,22 @@ def test_log_schedule():
     assert s[0] == 0 and s[-1] == 1000 and np.all(np.diff(s) > 0)
 
 
-def test_mean_field_rejects_depth():
+@pytest.mark.parametrize("parameterisation", ["mean_field", "one_step"])
+def test_two_layer_parameterisations_reject_depth(parameterisation):
     with pytest.raises(ValueError, match="two-layer"):
-        MLPEnsemble(3, [4], depth=2, parameterisation="mean_field")
+        MLPEnsemble(3, [4], depth=2, parameterisation=parameterisation)
+
+
+def test_one_step_scales_follow_ba_et_al():
+    # W_ij ~ N(0, 1/d), output (1/sqrt(N)) a with a_i ~ N(0, 1/N), first-layer step sqrt(N).
+    d, width = 400, 900
+    model = MLPEnsemble(d, [width], parameterisation="one_step", seed=0, dtype=DT)
+    w, a = (p.detach() for p in model.weights)
+    assert w.var().item() == pytest.approx(1.0 / d, rel=0.02)
+    assert a.var().item() == pytest.approx(1.0 / width, rel=0.15)
+    assert model.multipliers[1].item() == pytest.approx(width ** -0.5)
+    assert model.lr_scales[0].item() == pytest.approx(width ** 0.5)
+    assert model.multipliers[0].item() == 1.0
 
 
 @pytest.mark.parametrize("loss", ["squared", "logistic"])
@@ -208,3 +221,162 @@ def test_closed_form_two_layer_gradient_equals_autograd(loss, act):
     for name in runs[0].movement:
         np.testing.assert_allclose(runs[0].movement[name], runs[1].movement[name], rtol=1e-9,
                                    atol=1e-13)
+
+
+def test_fit_until_keeps_each_model_at_its_first_passing_check() -> None:
+    import torch
+
+    from companion.nn.ensemble import MLPEnsemble
+    from companion.nn.train import fit_until
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 3, generator=gen)
+    y = torch.sign(x[:, 0])
+    model = MLPEnsemble(3, [8, 8, 64], parameterisation="mean_field", seed=1)
+    target = 0.5
+
+    def done(m):
+        return (y * m(x)).min(dim=1).values >= target
+
+    stop = fit_until(model, x, y, done=done, lr=1.0, max_steps=4000, check_every=20,
+                     loss="logistic")
+    assert stop.reached.all() and (stop.steps % 20 == 0).all() and (stop.steps > 0).all()
+    for k in range(3):
+        layers = model.effective_layers(k, stop.params)
+        f = torch.relu(x @ layers[0][0].T) @ layers[1][0].T
+        margin = float((y * f[:, 0]).min())
+        assert margin >= target  # kept where the criterion held ...
+        if stop.steps[k] < stop.steps.max():  # ... not where training ended
+            now = model.effective_layers(k)
+            assert not torch.equal(now[0][0], layers[0][0])
+    # A criterion never met keeps the final parameters and says so.
+    never = fit_until(MLPEnsemble(3, [4], seed=2), x, y, done=lambda m: torch.zeros(1, dtype=bool),
+                      lr=0.1, max_steps=30, check_every=20, loss="logistic")
+    assert not never.reached.any() and never.steps.tolist() == [30]
+
+
+def test_sample_sizes_limit_each_models_minibatches():
+    """A model told to use its first k rows never sees the rest: rows beyond k hold a huge label
+    that would wreck its fit, and its fit is the same as on the k rows alone."""
+    gen0 = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 10, 3, generator=gen0)
+    y = torch.randn(2, 10, generator=gen0)
+    y_poisoned = y.clone()
+    y_poisoned[:, 4:] = 1e6
+    finals = []
+    for labels in (y, y_poisoned):
+        model = MLPEnsemble(3, [8, 8], depth=2, bias=True, parameterisation="standard", seed=1)
+        fit(model, x, labels, steps=30, lr=1e-2, optimiser="adam", batch_size=5,
+            generator=torch.Generator().manual_seed(2), sample_sizes=[4, 10], record_at=[])
+        finals.append(model(x).detach())
+    torch.testing.assert_close(finals[0][0], finals[1][0])
+    assert not torch.allclose(finals[0][1], finals[1][1])
+    with pytest.raises(ValueError, match="sample_sizes"):
+        fit(MLPEnsemble(3, [8, 8], seed=1), x, y, steps=1, lr=0.1, batch_size=5,
+            generator=torch.Generator(), sample_sizes=[4, 11])
+
+
+def test_final_lr_fraction_decays_the_step_geometrically():
+    """Full-batch GD is stateless: T decayed steps equal T one-step fits at lr * decay^t."""
+    x = torch.randn(6, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    y = torch.randn(6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    steps, lr, fraction = 5, 0.3, 0.01
+    decayed = MLPEnsemble(2, [4], seed=0, dtype=torch.float64)
+    fit(decayed, x, y, steps=steps, lr=lr, final_lr_fraction=fraction, record_at=[])
+    stepped = MLPEnsemble(2, [4], seed=0, dtype=torch.float64)
+    for t in range(steps):
+        fit(stepped, x, y, steps=1, lr=lr * fraction ** (t / (steps - 1)), record_at=[])
+    for a, b in zip(decayed.params, stepped.params, strict=True):
+        torch.testing.assert_close(a, b)
+    plain = MLPEnsemble(2, [4], seed=0, dtype=torch.float64)
+    fit(plain, x, y, steps=steps, lr=lr, record_at=[])
+    assert not torch.allclose(plain.params[0], decayed.params[0])
+    with pytest.raises(ValueError, match="final_lr_fraction"):
+        fit(plain, x, y, steps=2, lr=0.1, final_lr_fraction=0.0)
+
+
+def test_projected_ensemble_trains_and_padding_is_inert():
+    """A model on d = 2 padded to 5 inputs computes and trains exactly like one built on d = 2."""
+    from companion.nn.projected import ProjectedEnsemble
+
+    gen = torch.Generator().manual_seed(0)
+    x2 = torch.randn(2, 30, 2, generator=gen)
+    x5 = torch.cat([x2, torch.zeros(2, 30, 3)], dim=-1)
+    x5[1] = torch.randn(30, 5, generator=gen)  # model 1 really has 5 inputs
+    y = torch.sin(2 * x2[..., 0])
+    padded = ProjectedEnsemble([2, 5], k=2, width=8, seed=3)
+    before = padded(x5).detach()
+    hist = fit(padded, x5, y, steps=40, lr=1e-2, optimiser="adam", batch_size=10,
+               generator=torch.Generator().manual_seed(1), record_at=[0, 40])
+    assert hist.loss[-1, 0] < hist.loss[0, 0]
+    assert torch.count_nonzero(padded.projection[0, 2:]) == 0
+    assert not torch.allclose(padded(x5).detach(), before)
+    # The same model-0 net built alone on d = 2 from the same start gives the same outputs.
+    alone = ProjectedEnsemble([2, 5], k=2, width=8, seed=3)
+    with torch.no_grad():
+        start = alone.projection[0, :2].clone()
+    torch.testing.assert_close(start, ProjectedEnsemble([2, 5], k=2, width=8,
+                                                        seed=3).projection[0, :2])
+    torch.testing.assert_close(before[0], (alone.inner(x2[0] @ start))[0].detach())
+
+
+def test_ridge_heldout_matches_a_direct_solve_and_picks_the_best_penalty():
+    from companion.nn.ridge import ridge_heldout
+
+    g = torch.Generator().manual_seed(0)
+    n, p = 80, 30
+    beta = torch.randn(p, generator=g, dtype=DT)
+    sets = []
+    for size in (n, 200, 300):
+        phi = torch.randn(size, p, generator=g, dtype=DT)
+        sets.append((phi, phi @ beta + 2.0 * torch.randn(size, generator=g, dtype=DT)))
+    lams = [1e-3, 1e-1, 1.0, 10.0, 1e3]
+    res = ridge_heldout(sets[0], sets[1], sets[2], lams)
+    phi, y = sets[0]
+    direct = []
+    for lam in lams:
+        a = torch.linalg.solve(phi.T @ phi / n + lam / p * torch.eye(p, dtype=DT), phi.T @ y / n)
+        direct.append(float((sets[1][0] @ a - sets[1][1]).pow(2).mean()))
+    np.testing.assert_allclose(res.val_path, direct, rtol=1e-9)
+    assert res.lam == lams[int(np.argmin(direct))]
+    # Noisy labels: neither the smallest nor the largest penalty is the best one.
+    assert res.lam not in (lams[0], lams[-1])
+    bad = (torch.full_like(phi, float("nan")), y)
+    assert np.isnan(ridge_heldout(bad, sets[1], sets[2], lams).test_mse)
+
+
+def test_recorded_parameters_and_initial_scale():
+    x, y = _data()
+    big = MLPEnsemble(5, [8, 8], parameterisation="mean_field", seed=0, dtype=DT)
+    small = MLPEnsemble(5, [8, 8], parameterisation="mean_field", seed=0, dtype=DT,
+                        init_scale=0.1)
+    for p, q in zip(big.params, small.params, strict=True):
+        np.testing.assert_allclose(q.detach().numpy(), 0.1 * p.detach().numpy(), rtol=1e-12)
+    w0 = [p.detach().clone() for p in small.params]
+    hist = fit(small, x, y, steps=5, lr=0.3, record_at=[0, 2, 5], record_params=True)
+    for name, p, p0 in zip(small.param_names, small.params, w0, strict=True):
+        rec = hist.params[name]
+        assert rec.shape == (3, *p.shape)
+        np.testing.assert_allclose(rec[0], p0.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(rec[-1], p.detach().numpy(), rtol=1e-12)
+        # The movement recorded by fit is the distance between the recorded parameters.
+        np.testing.assert_allclose(np.linalg.norm((rec[1] - rec[0]).reshape(2, -1), axis=1),
+                                   hist.movement[name][1], rtol=1e-10)
+
+
+@pytest.mark.parametrize("act", ["relu", "sigmoid"])
+def test_output_bias_closed_form_equals_autograd_and_torch_module(act):
+    x, y = _data()
+    y = y + 3.0  # a target with a large mean: the output bias must move
+    make = lambda: MLPEnsemble(5, [6, 9], activation_name=act, parameterisation="standard",  # noqa: E731
+                               bias=True, output_bias=True, seed=4, dtype=DT)
+    models = [make(), make()]
+    runs = [fit(m, x, y, steps=5, lr=0.3, closed_form=c, record_at=np.arange(6))
+            for m, c in zip(models, (True, False), strict=True)]
+    np.testing.assert_allclose(runs[0].loss, runs[1].loss, rtol=1e-11)
+    assert "c" in runs[0].movement and np.all(runs[0].movement["c"][-1] > 0.1)
+    np.testing.assert_allclose(runs[0].movement["c"], runs[1].movement["c"], rtol=1e-9)
+    with torch.no_grad():
+        for e in range(2):
+            module_out = models[0].torch_module(e)(x)[:, 0]
+            torch.testing.assert_close(module_out, models[0](x)[e], rtol=1e-12, atol=1e-12)

@@ -73,3 +73,129 @@ def test_rejects_nonpositive_parameters() -> None:
     with pytest.raises(ValueError):
         LangevinChains(torch.zeros(2, 3), polynomial_gradient([0.0, 0.0, 1.0]),
                        eta=torch.tensor([0.1, 0.0]), beta=1.0, generator=torch.Generator())
+
+
+# --- mean-field Langevin dynamics ---------------------------------------------------------------
+
+def test_mfld_step_matches_a_hand_computation() -> None:
+    from companion.nn.langevin import mfld_step
+
+    # Two particles in R^1, first-variation gradient g(theta) = theta^3 (any callable would do).
+    theta = torch.tensor([[0.5], [-1.0]], dtype=torch.float64)
+    eta, lam1, lam2 = 0.1, 0.2, 0.05
+    gen = torch.Generator().manual_seed(3)
+    xi = torch.randn(theta.shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    out = mfld_step(theta, lambda t: t**3, eta, lam1, lam2, gen)
+    # 0.5 - 0.1 (0.125 + 2 * 0.2 * 0.5) + sqrt(2 * 0.1 * 0.05) xi = 0.4675 + 0.1 xi
+    expected = torch.tensor([[0.4675], [-1.0 - 0.1 * (-1.0 - 0.4)]], dtype=torch.float64)
+    np.testing.assert_allclose(out.numpy(), (expected + 0.1 * xi).numpy(), rtol=1e-12)
+    assert torch.equal(theta, torch.tensor([[0.5], [-1.0]], dtype=torch.float64))
+    # lam2 = 0 is noiseless mean-field gradient descent.
+    quiet = mfld_step(theta, lambda t: t**3, eta, lam1, 0.0, gen)
+    np.testing.assert_allclose(quiet.numpy(), expected.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError):
+        mfld_step(theta, lambda t: t, eta, lam1, -1.0, gen)
+
+
+def test_tanh_mean_field_gradient_is_n_times_the_particle_gradient() -> None:
+    from companion.nn.langevin import TanhMeanFieldNet
+    from companion.nn.losses import logistic, logistic_grad
+
+    g = torch.Generator().manual_seed(0)
+    n, d, n_particles = 7, 4, 5
+    x = torch.randn(n, d, generator=g, dtype=torch.float64)
+    y = torch.sign(torch.randn(n, generator=g, dtype=torch.float64))
+    theta = torch.randn(n_particles, d + 2, generator=g, dtype=torch.float64).requires_grad_()
+    net = TanhMeanFieldNet(scale=3.0)
+    loss = logistic(net.output(theta, x), y)
+    (autograd,) = torch.autograd.grad(loss, theta)
+    with torch.no_grad():
+        closed = net.first_variation_grad(theta, x, logistic_grad(net.output(theta, x), y))
+    # The first variation's gradient at a particle is N times d(loss)/d(particle).
+    np.testing.assert_allclose(closed.numpy(), n_particles * autograd.numpy(), rtol=1e-10)
+
+
+def test_svrg_gradient_is_unbiased_and_exact_at_the_anchor() -> None:
+    from companion.nn.langevin import svrg_gradient
+
+    g = torch.Generator().manual_seed(1)
+    n, p = 6, 3
+    a = torch.randn(n, p, generator=g, dtype=torch.float64)
+    b = torch.randn(n, generator=g, dtype=torch.float64)
+
+    def batch_grad(theta: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        # Samples l_i(theta) = (a_i . theta - b_i)^4 / 4: a nonlinear gradient, so unbiasedness is
+        # not an accident of linearity.
+        r = a[idx] @ theta - b[idx]
+        return (r**3)[:, None].mul(a[idx]).mean(dim=0)
+
+    theta = torch.randn(p, generator=g, dtype=torch.float64)
+    anchor = torch.randn(p, generator=g, dtype=torch.float64)
+    full = batch_grad(theta, torch.arange(n))
+    anchor_full = batch_grad(anchor, torch.arange(n))
+    # The mean over every single-sample batch is the full gradient (an exact expectation).
+    estimates = torch.stack([svrg_gradient(batch_grad, theta, anchor, anchor_full,
+                                           torch.tensor([i])) for i in range(n)])
+    np.testing.assert_allclose(estimates.mean(dim=0).numpy(), full.numpy(), rtol=1e-12)
+    assert not torch.allclose(estimates[0], full)  # one batch alone is noisy
+    # At the anchor every batch gives the full gradient: the variance is gone.
+    at_anchor = svrg_gradient(batch_grad, anchor, anchor, anchor_full, torch.tensor([2]))
+    np.testing.assert_allclose(at_anchor.numpy(), anchor_full.numpy(), rtol=1e-12)
+
+
+def _quadratic_problem():
+    g = torch.Generator().manual_seed(3)
+    n, n_particles, p = 8, 5, 2
+    a = torch.randn(n, p, generator=g, dtype=torch.float64)
+
+    def batch_grad(theta: torch.Tensor, idx: torch.Tensor | None) -> torch.Tensor:
+        # Particle j's gradient mean_i (a_i . theta_j - 1) a_i: depends on the batch, not linear
+        # in it through the particles' mean (enough to tell the variants apart).
+        rows = a if idx is None else a[idx]
+        r = theta @ rows.T - 1.0 + theta.mean()
+        return (r @ rows) / rows.shape[0]
+
+    theta0 = torch.randn(n_particles, p, generator=g, dtype=torch.float64)
+    return n, batch_grad, theta0
+
+
+def _run(variant: str, batch: int, inner: int, lam2: float = 0.0, steps: int = 6):
+    from companion.nn.langevin import mfld_run
+
+    n, batch_grad, theta0 = _quadratic_problem()
+    seen: list[tuple[int, int]] = []
+    out = mfld_run(theta0, batch_grad, n, variant, steps, 0.1, 0.05, lam2,
+                   torch.Generator().manual_seed(0), batch, inner, 2,
+                   lambda step, evals, th: seen.append((step, evals)))
+    return out, seen, batch_grad, theta0
+
+
+def test_mfld_run_full_batch_is_regularised_gradient_descent_without_noise() -> None:
+    out, seen, batch_grad, theta = _run("full", 8, 1)
+    for _ in range(6):
+        theta = theta - 0.1 * (batch_grad(theta, None) + 2 * 0.05 * theta)
+    np.testing.assert_allclose(out.numpy(), theta.numpy(), rtol=1e-12)
+    assert seen == [(0, 0), (2, 16), (4, 32), (6, 48)]
+
+
+def test_mfld_run_stochastic_variants_reduce_to_full_batch() -> None:
+    full, *_ = _run("full", 8, 1)
+    # A batch of all samples, and an anchor refreshed every step, give the full gradient.
+    sgd_all, seen_sgd, *_ = _run("sgd", 8, 1)
+    svrg_every, seen_svrg, *_ = _run("svrg", 2, 1)
+    np.testing.assert_allclose(sgd_all.numpy(), full.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(svrg_every.numpy(), full.numpy(), rtol=1e-10)
+    # Evaluation counts: b a step for SGD; n per anchor plus 2b a step for SVRG.
+    assert seen_sgd[-1] == (6, 48)
+    assert seen_svrg[-1] == (6, 6 * (8 + 4))
+    _, seen_svrg3, *_ = _run("svrg", 2, 3)
+    assert seen_svrg3[-1] == (6, 2 * 8 + 6 * 4)
+    sgd_small, *_ = _run("sgd", 2, 1)
+    assert not torch.allclose(sgd_small, full)
+
+
+def test_mfld_run_rejects_bad_settings() -> None:
+    with pytest.raises(ValueError, match="unknown MFLD variant"):
+        _run("adam", 2, 1)
+    with pytest.raises(ValueError, match="batch_size"):
+        _run("sgd", 9, 1)

@@ -19,6 +19,7 @@ from companion.nn.parameterisation import PARAMETERISATIONS, layer_scales
 
 D = 5.0
 N = np.array([4.0, 64.0])
+TWO_LAYER_ONLY = ("mean_field", "one_step")
 
 
 def _table(name: str, D: float = D, N: np.ndarray = N) -> list[tuple[np.ndarray, ...]]:
@@ -32,13 +33,15 @@ def _table(name: str, D: float = D, N: np.ndarray = N) -> list[tuple[np.ndarray,
                 (1 / np.sqrt(N), one, one)]
     if name == "mean_field":
         return [(one / np.sqrt(D), one, N), (1 / N, one, N)]
+    if name == "one_step":
+        return [(one, one / np.sqrt(D), np.sqrt(N)), (1 / np.sqrt(N), 1 / np.sqrt(N), one)]
     return [(np.sqrt(N / D), 1 / np.sqrt(N), one), (one, 1 / np.sqrt(N), one),
             (1 / np.sqrt(N), 1 / np.sqrt(N), one)]
 
 
 @pytest.mark.parametrize("name", PARAMETERISATIONS)
 def test_layer_scales_are_the_documented_table(name: str) -> None:
-    depth = 1 if name == "mean_field" else 2
+    depth = 1 if name in TWO_LAYER_ONLY else 2
     expected = _table(name)
     got = layer_scales(name, int(D), N, depth)
     assert len(got) == depth + 1
@@ -68,7 +71,7 @@ def test_bad_arguments_are_refused(args, match: str) -> None:
 
 @pytest.mark.parametrize("name", PARAMETERISATIONS)
 def test_initial_weights_of_a_wide_net_have_the_table_spread(name: str) -> None:
-    depth = 1 if name == "mean_field" else 2
+    depth = 1 if name in TWO_LAYER_ONLY else 2
     d, n = 8, 512
     net = MLPEnsemble(d, [n], depth=depth, parameterisation=name, seed=3, dtype=torch.float64)
     table = _table(name, float(d), np.array([float(n)]))

@@ -245,3 +245,12 @@ def test_spectrum_with_multiplicity_drops_non_positive_eigenvalues() -> None:
     assert np.all(values > 0)
     assert len(values) == ntk.harmonic_dimension(4, 0) + ntk.harmonic_dimension(4, 3)
     assert np.all(np.diff(values) <= 0)
+
+
+def test_fit_time_with_floor_solves_the_floored_decay() -> None:
+    mu, lr, thr = 0.01, 2.0, 0.5
+    assert ntk.fit_time_with_floor(mu, lr, thr, 0.0) == ntk.fit_time(mu, lr, thr)
+    t = ntk.fit_time_with_floor(mu, lr, thr, 0.2)
+    assert 0.2 + 0.8 * (1 - lr * mu) ** t == pytest.approx(thr)
+    assert t > ntk.fit_time(mu, lr, thr)  # a floor delays the crossing
+    assert ntk.fit_time_with_floor(mu, lr, thr, 0.5) == float("inf")

@@ -40,10 +40,26 @@ from types import ModuleType
 
 # Catalog order: the report lists experiments (and their claims) in this order.
 EXPERIMENTS: tuple[str, ...] = (
+    "universal_approx",
+    "random_features_vs_trained",
+    "depth_regions",
+    "adaptivity_besov",
+    "anisotropic_lowdim",
+    "scaling_law",
     "double_descent_linear",
+    "double_descent_random_features",
+    "norm_bounds",
+    "compression",
+    "preconditioning",
     "ntk_lazy_vs_meanfield",
     "ntk_spectrum_spectral_bias",
+    "one_step_spike",
+    "ck_ridge_after_step",
+    "meanfield_trajectories",
     "gld_gibbs",
+    "teacher_student_two_phase",
+    "mfld_convergence",
+    "mfld_sparse_parity",
 )
 
 

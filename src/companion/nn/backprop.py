@@ -6,7 +6,8 @@ For ``z = m_1 x W_1 + b``, ``h = sigma(z)``, ``f = m_2 h a`` and per-model loss 
 
     dL/da   = m_2 h^T g,
     G       = m_2 (g a^T) * sigma'(z)            (E, n, M),
-    dL/dW_1 = m_1 x^T G,        dL/db = sum_i G_i.
+    dL/dW_1 = m_1 x^T G,        dL/db = sum_i G_i,        dL/dc = sum_i g_i
+(``c`` the output bias, when the ensemble has one).
 
 Autograd computes the same numbers (the tests compare both, and both with torch.nn). On a CPU the
 step is bound by memory traffic over the ``(E, n, M)`` arrays, so the order of operations here is
@@ -46,6 +47,8 @@ def two_layer_loss_and_grads(model: MLPEnsemble, x: torch.Tensor, y: torch.Tenso
         h = model.masked_activation(z)
     a = w2 * m2  # (E, M, 1)
     f = torch.matmul(a.transpose(1, 2), h.transpose(1, 2))[:, 0, :]  # (E, n)
+    if model.output_bias:
+        f = f + model.out_biases[0]
     value = LOSSES[loss](f, y)
     g = LOSS_GRADS[loss](f, y)  # (E, n)
     grad_w2 = torch.matmul(g[:, None, :], h).transpose(1, 2).mul_(m2)
@@ -58,4 +61,6 @@ def two_layer_loss_and_grads(model: MLPEnsemble, x: torch.Tensor, y: torch.Tenso
     grads = [grad_w1, grad_w2]
     if model.bias:
         grads.append(big.sum(dim=1, keepdim=True))
+    if model.output_bias:
+        grads.append(g.sum(dim=1, keepdim=True))  # dL/dc = sum_i g_i
     return value, grads

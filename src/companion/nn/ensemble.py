@@ -32,16 +32,21 @@ from companion.nn.parameterisation import PARAMETERISATIONS, LayerScale, layer_s
 class MLPEnsemble:
     """E stacked MLPs; see the module docstring.
 
-    ``parameterisation`` is one name for all models or one name per model. With ``symmetric``
+    ``parameterisation`` is one name for all models or one name per model. ``output_bias`` adds a
+    trained constant ``c`` to every model's output (initialised to 0, step scale 1): the ``c_0`` of
+    Barron's (1993) approximants and of any fit to a target with a nonzero mean. With ``symmetric``
     (two-layer nets of even width only) the second half of each model's units copies the first
     half's input weights with negated output weights, so every model computes f = 0 at
     initialisation while its tangent kernel keeps the distribution of an ordinary one
-    (Chizat, Oyallon & Bach 2019, Sec. 2.2, the "doubling trick").
+    (Chizat, Oyallon & Bach 2019, Sec. 2.2, the "doubling trick"). ``init_scale`` multiplies
+    every initial weight (a small initialisation: the neurons first turn, then grow; Maennel,
+    Bousquet & Gelly 2018).
     """
 
     def __init__(self, d_in: int, widths: Sequence[int], *, depth: int = 1,
                  activation_name: str = "relu", parameterisation: str | Sequence[str] = "ntk",
-                 bias: bool = False, bias_std: float = 1.0, symmetric: bool = False,
+                 bias: bool = False, bias_std: float = 1.0, output_bias: bool = False,
+                 symmetric: bool = False, init_scale: float = 1.0,
                  seed: int | torch.Generator = 0, device: torch.device | str = "cpu",
                  dtype: torch.dtype = torch.float32) -> None:
         widths_np = np.asarray(widths, dtype=int)
@@ -77,7 +82,7 @@ class MLPEnsemble:
         self.multipliers: list[torch.Tensor] = []
         self.lr_scales: list[torch.Tensor] = []
         for layer, (n_in, n_out) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
-            std = torch.as_tensor(scales[layer].init_std, dtype=dtype)[:, None, None]
+            std = init_scale * torch.as_tensor(scales[layer].init_std, dtype=dtype)[:, None, None]
             w = torch.randn(self.n_models, n_in, n_out, generator=gen, dtype=dtype) * std
             if self.mask is not None:
                 if layer > 0:
@@ -94,6 +99,11 @@ class MLPEnsemble:
                 b = torch.randn(self.n_models, 1, self.width, generator=gen, dtype=dtype) * bias_std
                 self.biases.append(b if self.mask is None else b * self.mask)
                 self.lr_scales.append(torch.as_tensor(scales[layer].lr_scale, dtype=dtype))
+        self.output_bias = bool(output_bias)
+        self.out_biases: list[torch.Tensor] = []
+        if self.output_bias:
+            self.out_biases.append(torch.zeros(self.n_models, 1, dtype=dtype))
+            self.lr_scales.append(torch.ones(self.n_models, dtype=dtype))
         if symmetric:
             self._symmetrise()
         self._to_device()
@@ -140,6 +150,7 @@ class MLPEnsemble:
         move = lambda t: t.to(self.device).contiguous()  # noqa: E731
         self.weights = [move(w).requires_grad_(True) for w in self.weights]
         self.biases = [move(b).requires_grad_(True) for b in self.biases]
+        self.out_biases = [move(c).requires_grad_(True) for c in self.out_biases]
         self.multipliers = [move(m) for m in self.multipliers]
         self.lr_scales = [move(s) for s in self.lr_scales]
         if self.mask is not None:
@@ -149,13 +160,15 @@ class MLPEnsemble:
 
     @property
     def params(self) -> list[torch.Tensor]:
-        """The trained tensors: the weights (input to output), then the hidden biases."""
-        return self.weights + self.biases
+        """The trained tensors: the weights (input to output), the hidden biases, then the output
+        bias when there is one."""
+        return self.weights + self.biases + self.out_biases
 
     @property
     def param_names(self) -> list[str]:
         names = [f"W{layer + 1}" for layer in range(self.depth + 1)]
-        return names + [f"b{layer + 1}" for layer in range(len(self.biases))]
+        names += [f"b{layer + 1}" for layer in range(len(self.biases))]
+        return names + ["c"] * len(self.out_biases)
 
     def preactivation(self, h: torch.Tensor, layer: int) -> torch.Tensor:
         """Layer ``layer``'s pre-activation for inputs ``h`` of shape ``(n, n_in)`` or
@@ -182,7 +195,8 @@ class MLPEnsemble:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Outputs ``(E, n)`` for inputs ``(n, d)`` shared by all models or ``(E, n, d)``."""
-        return self.preactivation(self.hidden(x), self.depth).squeeze(-1)
+        f = self.preactivation(self.hidden(x), self.depth).squeeze(-1)
+        return f + self.out_biases[0] if self.output_bias else f
 
     def activation_derivative(self, z: torch.Tensor) -> torch.Tensor:
         """``sigma'(z)``, masked like the activations."""
@@ -199,17 +213,23 @@ class MLPEnsemble:
         """Detached copies of the parameters (e.g. the initial ones, for weight movement)."""
         return [p.detach().clone() for p in self.params]
 
-    def effective_layers(self, model: int) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+    def effective_layers(self, model: int, params: Sequence[torch.Tensor] | None = None
+                         ) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
         """Model ``model``'s layers as ``(weight, bias)`` in ``torch.nn.Linear`` layout
-        (``weight`` is ``(n_out, n_in)``, multipliers applied, padding removed)."""
+        (``weight`` is ``(n_out, n_in)``, multipliers applied, padding removed); of the current
+        parameters, or of ``params`` (a copy in :attr:`params` order, e.g. a :meth:`snapshot`)."""
         m = int(self.widths[model])
         dims = [self.d_in] + [m] * self.depth + [1]
+        params = self.params if params is None else list(params)
+        weights, biases = params[: len(self.weights)], params[len(self.weights):]
         out = []
-        for layer, w in enumerate(self.weights):
+        for layer, w in enumerate(weights):
             eff = (w[model] * self.multipliers[layer][model]).detach()
             eff = eff[: dims[layer], : dims[layer + 1]].T.contiguous()
-            b = self.biases[layer][model, 0, :m].detach().clone() if (
+            b = biases[layer][model, 0, :m].detach().clone() if (
                 self.bias and layer < self.depth) else None
+            if layer == self.depth and self.output_bias:
+                b = self.out_biases[0][model].detach().clone()
             out.append((eff, b))
         return out
 

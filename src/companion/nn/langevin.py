@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import torch
 
 Gradient = Callable[[torch.Tensor], torch.Tensor]
@@ -96,3 +97,147 @@ def polynomial_gradient(coeffs: list[float] | tuple[float, ...]) -> Gradient:
         return g
 
     return grad
+
+
+# --- mean-field Langevin dynamics -----------------------------------------------------------------
+
+def mfld_step(theta: torch.Tensor, first_variation_grad: Gradient, eta: float, lam1: float,
+              lam2: float, generator: torch.Generator) -> torch.Tensor:
+    """One step of the (finite-particle, time-discretised) mean-field Langevin dynamics.
+
+    For the objective ``F(q) = L(q) + lam1 E_q |theta|^2 + lam2 E_q log q`` over laws ``q`` of one
+    neuron's parameters, represented by ``N`` particles ``theta_j`` (rows of ``theta``,
+    shape ``(..., N, p)``), the step is
+
+        theta_j <- theta_j - eta (grad (dL/dq)(theta_j) + 2 lam1 theta_j) + sqrt(2 eta lam2) xi_j
+
+    (Mei, Montanari and Nguyen 2018; Nitanda, Wu and Suzuki 2022, eq. (4); Chizat 2022, Sec. 2).
+    ``first_variation_grad(theta)`` returns the gradient of ``L``'s first variation at every
+    particle (for ``L(q) = (1/n) sum_i loss(E_q h_theta(x_i), y_i)``:
+    ``(1/n) sum_i loss'(f(x_i), y_i) grad_theta h_theta(x_i)``, i.e. ``N`` times the gradient of
+    the particles' empirical loss). It is GLD on every particle with inverse temperature
+    ``1 / lam2``; ``lam2 = 0`` is noiseless mean-field gradient descent.
+    """
+    if eta <= 0 or lam1 < 0 or lam2 < 0:
+        raise ValueError(f"need eta > 0, lam1 >= 0, lam2 >= 0 (eta={eta}, lam1={lam1}, "
+                         f"lam2={lam2})")
+
+    def grad(x: torch.Tensor) -> torch.Tensor:
+        return first_variation_grad(x).add_(x, alpha=2.0 * lam1)
+
+    scale = torch.tensor(float(np.sqrt(2.0 * eta * lam2)), dtype=theta.dtype, device=theta.device)
+    return gld_step(theta, grad, torch.tensor(eta, dtype=theta.dtype, device=theta.device), scale,
+                    generator)
+
+
+class TanhMeanFieldNet:
+    """The mean-field two-layer net ``f(x) = (1/N) sum_j h_{z_j}(x)`` with the bounded neuron
+    ``h_z(x) = R [tanh(<x, z_1> + z_2) + z_3] / 2`` (Suzuki, Wu, Oko and Nitanda 2023, Sec. 2, the
+    neuron with the output scale ``R`` outside the parameters; ``z_3`` a learned offset).
+
+    A particle is one row ``z = (z_1, z_2, z_3)`` of ``theta`` (``(N, d + 2)``). The first-variation
+    gradient is computed in closed form: two matrix products of the ``(n, N)`` activations.
+    """
+
+    def __init__(self, scale: float) -> None:
+        self.scale = float(scale)
+
+    def output(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``f(x_i)`` for the rows of ``x`` (``(n, d)``): shape ``(n,)``."""
+        t = torch.tanh(x @ theta[:, :-2].T + theta[:, -2])
+        return 0.5 * self.scale * (t.mean(dim=1) + theta[:, -1].mean())
+
+    def first_variation_grad(self, theta: torch.Tensor, x: torch.Tensor,
+                             dloss: torch.Tensor) -> torch.Tensor:
+        """``sum_i dloss_i grad_z h_z(x_i)`` at every particle, for ``dloss_i`` the derivative of
+        the empirical loss with respect to ``f(x_i)`` (it carries the 1/n)."""
+        t = torch.tanh(x @ theta[:, :-2].T + theta[:, -2])
+        a = (0.5 * self.scale) * dloss[:, None] * (1.0 - t * t)  # (n, N)
+        out = torch.empty_like(theta)
+        out[:, :-2] = a.T @ x
+        out[:, -2] = a.sum(dim=0)
+        out[:, -1] = 0.5 * self.scale * dloss.sum()
+        return out
+
+
+# --- stochastic gradients for SGD-MFLD and SVRG-MFLD ---------------------------------------------
+
+BatchGradient = Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]
+
+
+def svrg_gradient(batch_grad: BatchGradient, theta: torch.Tensor, anchor: torch.Tensor,
+                  anchor_full: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+    """The SVRG estimate ``g_B(theta) - g_B(anchor) + g(anchor)`` of the full gradient at ``theta``.
+
+    ``batch_grad(theta, idx)`` is the gradient averaged over the samples ``idx``; ``anchor`` is the
+    snapshot, ``anchor_full`` its full-batch gradient (computed once per epoch). For a batch drawn
+    uniformly the estimate is unbiased, ``E_B = g(theta)``, and its variance vanishes as
+    ``theta -> anchor`` (Johnson and Zhang 2013; the SVRG-MFLD of Suzuki, Wu and Nitanda 2023,
+    Alg. 2, applies it to every particle's first-variation gradient).
+    """
+    return batch_grad(theta, batch) - batch_grad(anchor, batch) + anchor_full
+
+
+# --- the MFLD variants: full batch, SGD-MFLD, SVRG-MFLD ------------------------------------------
+
+MFLD_VARIANTS = ("full", "sgd", "svrg")
+Recorder = Callable[[int, int, torch.Tensor], None]
+
+
+def mfld_run(theta: torch.Tensor, batch_grad: BatchGradient, n_samples: int, variant: str,
+             steps: int, eta: float, lam1: float, lam2: float, generator: torch.Generator,
+             batch_size: int, inner_steps: int, record_every: int,
+             record: Recorder) -> torch.Tensor:
+    """``steps`` MFLD steps (:func:`mfld_step`) with the first-variation gradient of ``variant``:
+
+    - ``"full"``: the full-batch gradient (``n_samples`` per-sample gradient evaluations a step);
+    - ``"sgd"``: SGD-MFLD, the mean over ``batch_size`` samples drawn uniformly without
+      replacement each step (``batch_size`` evaluations; Suzuki, Wu and Nitanda 2023, Sec. 3.1);
+    - ``"svrg"``: SVRG-MFLD, :func:`svrg_gradient` with the anchor refreshed every
+      ``inner_steps`` steps (``n_samples`` evaluations at a refresh, ``2 batch_size`` a step;
+      ibid., Sec. 3.2).
+
+    ``batch_grad(theta, idx)`` is the first-variation gradient averaged over the samples ``idx``
+    (``None``: all of them). ``record(step, evaluations, theta)`` is called at step 0 and every
+    ``record_every`` steps (and at the last step) with the per-sample gradient evaluations spent
+    so far. Returns the
+    final particles.
+    """
+    if variant not in MFLD_VARIANTS:
+        raise ValueError(f"unknown MFLD variant {variant!r}; known: {', '.join(MFLD_VARIANTS)}")
+    if not 1 <= batch_size <= n_samples or inner_steps < 1 or record_every < 1:
+        raise ValueError(f"need 1 <= batch_size <= n_samples, inner_steps >= 1, record_every >= 1 "
+                         f"(got {batch_size}, {n_samples}, {inner_steps}, {record_every})")
+    evals = 0
+    anchor = anchor_full = None
+
+    def draw() -> torch.Tensor:
+        perm = torch.randperm(n_samples, generator=generator, device=generator.device)
+        return perm[:batch_size]
+
+    record(0, 0, theta)
+    for step in range(1, steps + 1):
+        if variant == "full":
+            def grad(th: torch.Tensor) -> torch.Tensor:
+                return batch_grad(th, None)
+            evals += n_samples
+        elif variant == "sgd":
+            idx = draw()
+
+            def grad(th: torch.Tensor, idx: torch.Tensor = idx) -> torch.Tensor:
+                return batch_grad(th, idx)
+            evals += batch_size
+        else:
+            if (step - 1) % inner_steps == 0:
+                anchor, anchor_full = theta.clone(), batch_grad(theta, None)
+                evals += n_samples
+            idx = draw()
+
+            def grad(th: torch.Tensor, idx: torch.Tensor = idx, anchor: torch.Tensor = anchor,
+                     anchor_full: torch.Tensor = anchor_full) -> torch.Tensor:
+                return svrg_gradient(batch_grad, th, anchor, anchor_full, idx)
+            evals += 2 * batch_size
+        theta = mfld_step(theta, grad, eta, lam1, lam2, generator)
+        if step % record_every == 0 or step == steps:
+            record(step, evals, theta)
+    return theta

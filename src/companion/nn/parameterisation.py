@@ -15,6 +15,7 @@ name           input layer                hidden layers              output laye
 ``ntk``        1/sqrt(d), N(0,1), step 1  1/sqrt(n), N(0,1), step 1  1/sqrt(n), N(0,1), step 1
 ``mean_field`` 1/sqrt(d), N(0,1), step n  (two-layer only)           1/n, N(0,1), step n
 ``mup``        sqrt(n/d), N(0,1/n), 1     1, N(0,1/n), step 1        1/sqrt(n), N(0,1/n), step 1
+``one_step``   1, N(0, 1/d), step sqrt(n) (two-layer only)           1/sqrt(n), N(0,1/n), step 1
 =============  =========================  =========================  ============================
 
 - ``standard``: LeCun-normal initialisation, no multipliers; a width-independent step.
@@ -27,6 +28,12 @@ name           input layer                hidden layers              output laye
   ``a = (-1/2, 0, ..., 0, 1/2)``, ``b = 1/2``, ``c = 0``). For one hidden layer it coincides with
   ``mean_field`` up to the symmetry of Yang & Hu's eq. (5).
 
+- ``one_step``: Ba, Erdogdu, Suzuki, Wang, Wu & Yang (2022), Sec. 2: ``f = (1/sqrt(n)) a^T
+  sigma(W^T x)`` with ``W_ij ~ N(0, 1/d)``, ``a_i ~ N(0, 1/n)`` (so f is O(1/sqrt(n)) at
+  initialisation, a mean-field-sized output), and the first layer stepped by ``eta sqrt(n)``:
+  one step of that size moves W by O(1) in operator norm (:mod:`companion.theory.one_step`).
+  Defined for two-layer nets only.
+
 Hidden-layer biases (when used) enter as ``b`` with multiplier 1, ``N(0, bias_std^2)`` and the
 layer's step scale.
 """
@@ -37,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PARAMETERISATIONS: tuple[str, ...] = ("standard", "ntk", "mean_field", "mup")
+PARAMETERISATIONS: tuple[str, ...] = ("standard", "ntk", "mean_field", "mup", "one_step")
 
 
 @dataclass(frozen=True)
@@ -58,8 +65,8 @@ def layer_scales(name: str, d_in: int, widths: np.ndarray, depth: int) -> list[L
         raise ValueError(f"parameterisation: {name!r} is not one of {', '.join(PARAMETERISATIONS)}")
     if depth < 1:
         raise ValueError(f"depth: {depth} must be >= 1")
-    if name == "mean_field" and depth != 1:
-        raise ValueError("parameterisation: 'mean_field' is defined for two-layer nets (depth 1); "
+    if name in ("mean_field", "one_step") and depth != 1:
+        raise ValueError(f"parameterisation: {name!r} is defined for two-layer nets (depth 1); "
                          "use 'mup' for deeper ones")
     n = np.asarray(widths, dtype=float)
     one = np.ones_like(n)
@@ -80,6 +87,10 @@ def layer_scales(name: str, d_in: int, widths: np.ndarray, depth: int) -> list[L
         first = scale(1.0 / np.sqrt(d), 1.0, n)
         hidden = first  # unused: depth is 1
         last = scale(1.0 / n, 1.0, n)
+    elif name == "one_step":
+        first = scale(1.0, 1.0 / np.sqrt(d), np.sqrt(n))
+        hidden = first  # unused: depth is 1
+        last = scale(1.0 / np.sqrt(n), 1.0 / np.sqrt(n), 1.0)
     else:  # mup
         first = scale(np.sqrt(n / d), 1.0 / np.sqrt(n), 1.0)
         hidden = scale(1.0, 1.0 / np.sqrt(n), 1.0)

@@ -10,7 +10,7 @@ asynchronously.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +31,7 @@ class History:
     movement: dict[str, np.ndarray]
     norm: dict[str, np.ndarray]
     probe: np.ndarray | None = None
+    params: dict[str, np.ndarray] | None = None
 
 
 def log_schedule(steps: int, count: int) -> np.ndarray:
@@ -64,7 +65,8 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
         loss: str = "squared", record_at: Sequence[int] | np.ndarray | None = None,
         batch_size: int | None = None, generator: torch.Generator | None = None,
         probe: torch.Tensor | None = None, optimiser_options: dict | None = None,
-        closed_form: bool = True) -> History:
+        closed_form: bool = True, sample_sizes: Sequence[int] | np.ndarray | None = None,
+        final_lr_fraction: float = 1.0, record_params: bool = False) -> History:
     """Train every model of ``model`` for ``steps`` steps and return what was recorded.
 
     ``x`` is ``(n, d)`` (shared by all models) or ``(E, n, d)``; ``y`` is ``(n,)`` or ``(E, n)``.
@@ -73,6 +75,15 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
     gradient descent. The recorded loss is always the full training loss. A record at step t
     describes the parameters after t updates. Two-layer nets use the closed-form gradient of
     :mod:`companion.nn.backprop` unless ``closed_form`` is false (then autograd, as deeper nets).
+
+    ``sample_sizes`` (with ``batch_size``; per-model data ``(E, n, d)``) lets model e draw its
+    minibatches from its first ``sample_sizes[e]`` rows only, so models trained on different
+    sample sizes share one program: the caller pads each model's rows up to n (the recorded
+    "full" loss then runs over the padded rows; pad by repeating the model's own samples to keep
+    it meaningful). ``final_lr_fraction`` decays every step size geometrically, by the same
+    factor each step, to that fraction of its start at the last step.
+    With ``record_params`` every parameter tensor itself is copied at each record (into
+    ``History.params``, by name, shape ``(records, E, ...)``): for trajectories of small nets.
     """
     record_at = log_schedule(steps, 30) if record_at is None else np.asarray(record_at, int)
     if record_at.size and (record_at.min() < 0 or record_at.max() > steps):
@@ -88,6 +99,20 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
 
     n = x.shape[-2]
     dev = model.device
+    sizes = None
+    if sample_sizes is not None:
+        if batch_size is None or x.dim() != 3:
+            raise ValueError("sample_sizes: needs minibatches (batch_size) and per-model data")
+        sizes = torch.as_tensor(np.asarray(sample_sizes), dtype=torch.float64)
+        if sizes.shape != (model.n_models,) or sizes.min() < 1 or sizes.max() > n:
+            raise ValueError(f"sample_sizes: need {model.n_models} sizes in [1, {n}]")
+        sizes = sizes.to(generator.device)[:, None]
+    if not 0.0 < final_lr_fraction <= 1.0:
+        raise ValueError(f"final_lr_fraction: {final_lr_fraction} must lie in (0, 1]")
+    decay = final_lr_fraction ** (1.0 / max(steps - 1, 1))
+    if decay != 1.0 and not isinstance(getattr(opt, "steps", None), list):
+        # GD and Adam keep their per-parameter step tensors in ``steps``; others have no decay.
+        raise ValueError(f"final_lr_fraction: the {optimiser!r} optimiser has no step decay")
     rec_loss = torch.zeros(len(record_at), model.n_models, device=dev, dtype=model.dtype)
     rec_move = torch.zeros(len(record_at), len(params), model.n_models, device=dev,
                            dtype=model.dtype)
@@ -97,6 +122,8 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
         rec_probe = torch.zeros(len(record_at), model.n_models, probe.shape[-2], device=dev,
                                 dtype=model.dtype)
     start = model.snapshot()
+    rec_params = ([torch.zeros(len(record_at), *p.shape, device=dev, dtype=model.dtype)
+                   for p in params] if record_params else None)
 
     @torch.no_grad()
     def record(k: int, full_loss: torch.Tensor | None) -> None:
@@ -106,13 +133,21 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
             rec_norm[k, i] = p.flatten(1).norm(dim=1)
         if rec_probe is not None:
             rec_probe[k] = model(probe)
+        if rec_params is not None:
+            for buf, p in zip(rec_params, params, strict=True):
+                buf[k] = p
 
     for t in range(steps):
         if batch_size is None:
             xb, yb = x, y
         else:
-            idx = torch.randint(0, n, (model.n_models, batch_size), generator=generator,
-                                device=generator.device)
+            if sizes is None:
+                idx = torch.randint(0, n, (model.n_models, batch_size), generator=generator,
+                                    device=generator.device)
+            else:
+                u = torch.rand(model.n_models, batch_size, generator=generator,
+                               dtype=torch.float64, device=generator.device)
+                idx = (u * sizes).long()
             xb, yb = _batch(x, y, idx.to(dev))
         if model.depth == 1 and closed_form:
             per_model, grads = two_layer_loss_and_grads(model, xb, yb, loss)
@@ -122,6 +157,9 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
         if t in slots:
             record(slots[t], per_model.detach() if batch_size is None else None)
         opt.step(grads, generator)
+        if decay != 1.0:
+            for step_size in opt.steps:
+                step_size.mul_(decay)
     if steps in slots:
         record(slots[steps], None)
 
@@ -131,4 +169,54 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
                    loss=to_np(rec_loss),
                    movement={name: move[:, i] for i, name in enumerate(names)},
                    norm={name: norm[:, i] for i, name in enumerate(names)},
-                   probe=None if rec_probe is None else to_np(rec_probe))
+                   probe=None if rec_probe is None else to_np(rec_probe),
+                   params=None if rec_params is None else
+                   {name: to_np(buf) for name, buf in zip(names, rec_params, strict=True)})
+
+
+@dataclass
+class Stopped:
+    """What :func:`fit_until` returns: each model's parameters when it first met the criterion
+    (or at the end, if it never did), the number of steps taken until then, and whether it met
+    the criterion."""
+
+    params: list[torch.Tensor]
+    steps: np.ndarray
+    reached: np.ndarray
+
+
+def fit_until(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *,
+              done: Callable[[MLPEnsemble], torch.Tensor], lr: float | Sequence[float],
+              max_steps: int, check_every: int, loss: str = "squared") -> Stopped:
+    """Full-batch gradient descent until every model meets ``done`` (a boolean per model) or
+    ``max_steps``; the criterion is checked every ``check_every`` steps, and a model's parameters
+    are kept from the first check it passes, so every model is compared at the same criterion
+    (e.g. a training margin) however long it took. Models keep training after they are done
+    (the ensemble is one tensor program); their kept copy does not change."""
+    kept = model.snapshot()
+    steps = np.full(model.n_models, -1, dtype=np.int64)
+    taken = 0
+
+    def collect() -> bool:
+        with torch.no_grad():
+            new = done(model).cpu().numpy() & (steps < 0)
+        if new.any():
+            idx = torch.as_tensor(np.flatnonzero(new), device=model.device)
+            for k, p in zip(kept, model.params, strict=True):
+                k[idx] = p.detach()[idx]
+            steps[new] = taken
+        return bool((steps >= 0).all())
+
+    finished = collect()
+    while not finished and taken < max_steps:
+        chunk = min(check_every, max_steps - taken)
+        fit(model, x, y, steps=chunk, lr=lr, optimiser="gd", loss=loss, record_at=[])
+        taken += chunk
+        finished = collect()
+    reached = steps >= 0
+    if not reached.all():  # the rest are kept as they are at the end
+        idx = torch.as_tensor(np.flatnonzero(~reached), device=model.device)
+        for k, p in zip(kept, model.params, strict=True):
+            k[idx] = p.detach()[idx]
+        steps[~reached] = taken
+    return Stopped(params=kept, steps=steps, reached=reached)

@@ -339,7 +339,11 @@ def euler_relaxation_time(coeffs: Sequence[float], beta: float, eta: float,
     from scipy.sparse.linalg import eigs
 
     _, kernel = euler_transition_matrix(coeffs, beta, eta, points_per_sigma)
-    values = eigs(kernel.T.tocsc(), k=3, which="LM", return_eigenvectors=False, tol=1e-10)
+    # A fixed starting vector: ARPACK's default is random, which made the relaxation time (and
+    # every metrics file built from it) differ in the last digits from one run to the next.
+    start = np.random.default_rng(0).random(kernel.shape[0])
+    values = eigs(kernel.T.tocsc(), k=3, which="LM", return_eigenvectors=False, tol=1e-10,
+                  v0=start)
     moduli = np.sort(np.abs(values))[::-1]
     return float(-eta / np.log(moduli[1]))
 

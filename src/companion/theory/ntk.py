@@ -222,6 +222,19 @@ def fit_time(mu: float, lr: float, threshold: float) -> float:
     return float(np.log(threshold) / np.log1p(-lr * mu))
 
 
+def fit_time_with_floor(mu: float, lr: float, threshold: float, floor: float) -> float:
+    """Steps until a component's test-set residual falls to ``threshold`` when it decays at the
+    population rate towards a floor instead of 0: ``floor + (1 - floor)(1 - lr mu)^t =
+    threshold``, i.e. :func:`fit_time` at the threshold ``(threshold - floor) / (1 - floor)``;
+    ``inf`` when ``floor >= threshold``. With ``n`` training points, kernel gradient descent
+    recovers only part of a high-degree component on fresh points (its limit, the kernel
+    interpolant, leaves the share ``floor`` of it), which the population prediction
+    ``(1 - lr mu_k)^t -> 0`` ignores."""
+    if floor >= threshold:
+        return float("inf")
+    return fit_time(mu, lr, (threshold - max(floor, 0.0)) / (1.0 - max(floor, 0.0)))
+
+
 def kernel_gd_predictions(k_eval_train: np.ndarray, k_train: np.ndarray, y: np.ndarray,
                           lr: float, steps: np.ndarray) -> np.ndarray:
     """Predictions of kernel gradient descent started at f = 0, at the given step counts.

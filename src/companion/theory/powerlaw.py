@@ -18,6 +18,25 @@ def loglog_slope(x, y) -> float:
     return float(np.polyfit(lx, ly, 1)[0])
 
 
+def loglog_fit(x, y) -> tuple[float, float | None]:
+    """Slope ``s`` of ``log y = log C + s log x`` by ordinary least squares, and its standard
+    error ``sqrt(RSS / (m - 2) / sum (log x - mean)^2)`` (m points; ``None`` for m = 2, where
+    the residuals say nothing).
+
+    The standard error treats the points' deviations from a power law as independent noise of
+    one size in log y, which is what it measures for a synthetic law with lognormal noise.
+    NaN slope (and ``None``) when some y is NaN, as :func:`loglog_slope`.
+    """
+    slope = loglog_slope(x, y)
+    lx, ly = np.log(np.asarray(x, dtype=float)), np.log(np.asarray(y, dtype=float))
+    if not np.isfinite(slope) or lx.size < 3:
+        return slope, None
+    intercept = ly.mean() - slope * lx.mean()
+    rss = float(np.sum((ly - intercept - slope * lx) ** 2))
+    sxx = float(np.sum((lx - lx.mean()) ** 2))
+    return slope, float(np.sqrt(rss / (lx.size - 2) / sxx))
+
+
 def asymptotic_exponent(x, y, corrections: int = 2) -> float:
     """The exponent p of ``y ~ C x^{-p} (1 + a_1/x + a_2/x^2 + ...)`` as ``x -> infinity``.
 

@@ -1,0 +1,370 @@
+"""D3: mean-field Langevin dynamics converges linearly, up to O(eta) and O(1/N) errors.
+
+Claim (Nitanda, Wu and Suzuki 2022, Thm. 1; Chizat 2022, Thm. 3.2; Suzuki, Wu and Nitanda 2023,
+Thms. 1-3): for the entropy-regularised objective over laws ``q`` of one neuron's parameters,
+
+    F(q) = (1/2n) sum_i (f_q(x_i) - y_i)^2 + lam1 E_q |theta|^2 + lam2 E_q log q,
+
+MFLD decreases ``F - F*`` like ``exp(-2 alpha lam2 t)`` (alpha the log-Sobolev constant of the
+proximal Gibbs measure), and the time-discretised ``N``-particle dynamics with a stochastic
+gradient reaches ``F*`` up to ``O(eta) + O(1/N)`` and a term from the gradient noise, which
+SVRG-MFLD shrinks at fewer gradient evaluations than SGD-MFLD.
+
+Setup: ``x ~ N(0, I_d)``, ``y = tanh(<x, e_1> * teacher_slope) + noise N(0, label_noise^2)``,
+``n`` training points; the student is the mean-field net of
+:class:`companion.nn.langevin.TanhMeanFieldNet` with ``N`` in ``particles``, every particle
+started ``N(0, init_std^2 I)``; three variants of :func:`companion.nn.langevin.mfld_run`: full
+batch, SGD-MFLD (``batch`` samples a step) and SVRG-MFLD (anchor every ``inner_steps`` steps), all
+with step size ``eta``. Full batch runs ``steps`` steps; SVRG as many steps; SGD as many steps as
+spend SVRG's gradient evaluations, so the two are compared on one budget.
+
+The objective is estimated from the particles: the loss and the L2 term are exact at the empirical
+measure; ``E_q log q = -H(q)`` comes from the Kozachenko–Leonenko nearest-neighbour estimate of
+``H`` (:func:`companion.theory.entropy.knn_entropy`, tested on Gaussians of known entropy).
+
+Verdicts: (1) a linear phase: on the full-batch run at the largest ``N``, ``log(F(t) - F_end)``
+over the steps in ``rate_window`` is fitted by a line; its slope must be negative and its R^2 at
+least ``r2_min`` (``F_end``: the mean of the last ``end_frac`` of the run). (2) The final
+objective (the full-batch run's ``F_end``) decreases with ``N`` at every step of the sweep: the
+O(1/N) error shrinks; the ``F* + c/N`` least-squares fit gives the gap ``F_end(N) - F*`` shown.
+(3) SVRG-MFLD reaches ``F_end`` of the full-batch run at the largest N plus ``target_gap`` in
+fewer gradient evaluations than SGD-MFLD (a run that never reaches it counts as needing more
+than its budget; if neither reaches it the claim fails).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from companion import memory
+from companion.theory.entropy import knn_entropy
+
+ID = "mfld_convergence"
+CATALOG = "D3"
+PART = 4
+SOURCES = ["theory/entropy.py", "nn/langevin.py", "nn/losses.py", "plots/style.py"]
+FIGURES = ("objective_vs_iteration", "objective_vs_evaluations", "final_gap_vs_n")
+POOLED_ONLY: dict[str, str] = {}
+VARIANTS = ("full", "sgd", "svrg")
+
+_SECTION = f"experiments.{ID}"
+
+
+# --------------------------------------------------------------------------------------------
+# configuration
+
+
+def check(cfg: Mapping[str, Any]) -> None:
+    """An increasing particle sweep, a batch smaller than n, a fit window inside the run."""
+    from companion.config import ConfigError
+
+    ns = [int(v) for v in cfg["particles"]]
+    if any(b <= a for a, b in zip(ns, ns[1:], strict=False)):
+        raise ConfigError(f"{_SECTION}.particles: must be strictly increasing, got {ns}")
+    if int(cfg["batch"]) >= int(cfg["n"]):
+        raise ConfigError(f"{_SECTION}.batch: {cfg['batch']} must be below n = {cfg['n']} (a "
+                          "batch of all samples is the full-batch variant)")
+    lo, hi = (int(v) for v in cfg["rate_window"])
+    steps, every = int(cfg["steps"]), int(cfg["record_every"])
+    if not 0 <= lo < hi <= steps or (hi - lo) < 3 * every:
+        raise ConfigError(f"{_SECTION}.rate_window: [{lo}, {hi}] must lie in [0, steps = "
+                          f"{steps}] and span at least 3 records ({3 * every} steps)")
+    if hi > steps * (1.0 - float(cfg["end_frac"])):
+        raise ConfigError(f"{_SECTION}.rate_window: ends at {hi}, inside the last end_frac = "
+                          f"{cfg['end_frac']} of the run that defines F_end")
+
+
+def peak_memory_mb(cfg: Mapping[str, Any]) -> dict[str, tuple[float, str]]:
+    """The ``(n, N)`` activations at the largest N (a few float32 copies) and the recorded
+    particles for the nearest-neighbour tree."""
+    n, big = int(cfg["n"]), max(int(v) for v in cfg["particles"])
+    terms = {"particles": 4.0 * 6 * n * big + 8.0 * 4 * big * (int(cfg["d"]) + 2)}
+    return {"train": memory.dominant("train", terms)}
+
+
+def _sgd_steps(cfg: Mapping[str, Any]) -> int:
+    """SGD steps that spend SVRG's gradient evaluations (same budget for the comparison)."""
+    n, b, steps, m = int(cfg["n"]), int(cfg["batch"]), int(cfg["steps"]), int(cfg["inner_steps"])
+    svrg_evals = steps * 2 * b + -(-steps // m) * n
+    return -(-svrg_evals // b)
+
+
+# --------------------------------------------------------------------------------------------
+# data
+
+
+def generate(cfg: Mapping[str, Any], seed: int) -> dict[str, np.ndarray]:
+    """Training inputs and noisy labels of the single-index tanh teacher."""
+    rng = np.random.default_rng([seed, 0xD3])
+    n, d = int(cfg["n"]), int(cfg["d"])
+    x = rng.normal(size=(n, d))
+    y = np.tanh(float(cfg["teacher_slope"]) * x[:, 0]) + float(cfg["label_noise"]) * rng.normal(
+        size=n)
+    return {"x": x, "y": y}
+
+
+# --------------------------------------------------------------------------------------------
+# training
+
+
+def objective(loss: float, theta: np.ndarray, lam1: float, lam2: float) -> tuple[float, float]:
+    """``(F_hat, H_hat)``: the entropy-regularised objective at the particles ``theta`` (``(N, p)``)
+    with its loss term ``loss``, ``lam1 mean |theta_j|^2`` and ``-lam2 H_hat`` (nearest-neighbour
+    entropy); ``lam2 = 0`` skips the estimate (the objective is then exact)."""
+    l2 = float(np.mean(np.sum(theta * theta, axis=1)))
+    h = knn_entropy(theta) if lam2 > 0 else 0.0
+    return loss + lam1 * l2 - lam2 * h, h
+
+
+def train(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int, device: Any,
+          log: Callable[[str], None]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Every variant at every N; per record the step, evaluations, objective, loss, entropy."""
+    import torch
+
+    from companion.nn.langevin import TanhMeanFieldNet, mfld_run
+    from companion.nn.losses import squared, squared_grad
+
+    x = torch.as_tensor(data["x"], dtype=torch.float32, device=device)
+    y = torch.as_tensor(data["y"], dtype=torch.float32, device=device)
+    n, d = x.shape
+    net = TanhMeanFieldNet(float(cfg["scale"]))
+    eta, lam1, lam2 = float(cfg["eta"]), float(cfg["lam1"]), float(cfg["lam2"])
+
+    def batch_grad(theta: torch.Tensor, idx: torch.Tensor | None) -> torch.Tensor:
+        xb, yb = (x, y) if idx is None else (x[idx], y[idx])
+        return net.first_variation_grad(theta, xb, squared_grad(net.output(theta, xb), yb))
+
+    arrays: dict[str, np.ndarray] = {}
+    for n_particles in (int(v) for v in cfg["particles"]):
+        for v_index, variant in enumerate(VARIANTS):
+            gen = torch.Generator(device=device).manual_seed(int(
+                np.random.SeedSequence([seed, 0xD3, n_particles, v_index]).generate_state(1)[0]))
+            theta0 = float(cfg["init_std"]) * torch.randn((n_particles, d + 2), generator=gen,
+                                                          device=device)
+            rows: list[tuple[float, ...]] = []
+
+            def record(step: int, evals: int, theta: torch.Tensor,
+                       rows: list[tuple[float, ...]] = rows) -> None:
+                loss = float(squared(net.output(theta, x), y))
+                f, h = objective(loss, theta.double().cpu().numpy(), lam1, lam2)
+                rows.append((step, evals, f, loss, h))
+
+            steps = _sgd_steps(cfg) if variant == "sgd" else int(cfg["steps"])
+            # SGD's record interval keeps the number of records of the other variants.
+            every = max(1, round(int(cfg["record_every"]) * steps / int(cfg["steps"])))
+            with torch.no_grad():
+                mfld_run(theta0, batch_grad, n, variant, steps, eta, lam1, lam2, gen,
+                         int(cfg["batch"]), int(cfg["inner_steps"]), every, record)
+            table = np.asarray(rows, dtype=float)
+            for j, name in enumerate(("step", "evals", "objective", "loss", "entropy")):
+                arrays[f"{name}_{variant}_{n_particles}"] = table[:, j]
+            log(f"N={n_particles} {variant}: F {table[0, 2]:.4f} -> {table[-1, 2]:.4f} after "
+                f"{int(table[-1, 1])} evaluations")
+    arrays["particles"] = np.asarray([int(v) for v in cfg["particles"]], dtype=np.int64)
+    return arrays, {}
+
+
+# --------------------------------------------------------------------------------------------
+# metrics
+
+
+def end_value(values: np.ndarray, end_frac: float) -> float:
+    """The mean of the last ``end_frac`` share of the records (at least one)."""
+    k = max(1, int(round(end_frac * len(values))))
+    return float(np.mean(values[-k:]))
+
+
+def linear_phase(steps: np.ndarray, values: np.ndarray, f_end: float,
+                 window: Sequence[int]) -> tuple[float | None, float | None]:
+    """``(rate, R^2)`` of the least-squares line through ``log(F - F_end)`` against the step
+    over ``window``; ``(None, None)`` when some value in the window is not above ``F_end``."""
+    sel = (steps >= window[0]) & (steps <= window[1])
+    excess = values[sel] - f_end
+    if sel.sum() < 3 or np.any(excess <= 0) or not np.all(np.isfinite(excess)):
+        return None, None
+    t, ly = steps[sel], np.log(excess)
+    slope, intercept = np.polyfit(t, ly, 1)
+    resid = ly - (slope * t + intercept)
+    tss = float(np.sum((ly - ly.mean()) ** 2))
+    r2 = 1.0 - float(np.sum(resid**2)) / tss if tss > 0 else 0.0
+    return float(-slope), r2
+
+
+def evaluations_to(evals: np.ndarray, values: np.ndarray, target: float) -> float | None:
+    """The gradient evaluations at the first record whose objective is at most ``target``."""
+    hits = np.flatnonzero(values <= target)
+    return float(evals[hits[0]]) if hits.size else None
+
+
+def inverse_n_fit(ns: Sequence[float], values: Sequence[float]) -> tuple[float, float]:
+    """``(F*, c)`` of the least-squares fit ``F_end(N) = F* + c / N``."""
+    a = np.column_stack([np.ones(len(ns)), 1.0 / np.asarray(ns, dtype=float)])
+    coef, *_ = np.linalg.lstsq(a, np.asarray(values, dtype=float), rcond=None)
+    return float(coef[0]), float(coef[1])
+
+
+def summarize(cfg: Mapping[str, Any],
+              runs: Sequence[tuple[Mapping[str, np.ndarray], Mapping[str, Any]]]) -> dict[str, Any]:
+    """Curves averaged over seeds, the fitted linear rate, the final objective per N, the
+    evaluations to the target per stochastic variant, and the three claims."""
+    ns = [int(v) for v in runs[0][0]["particles"]]
+    end_frac, big = float(cfg["end_frac"]), ns[-1]
+
+    def mean_curve(name: str) -> np.ndarray:
+        return np.mean([np.asarray(a[name], dtype=float) for a, _ in runs], axis=0)
+
+    series: dict[str, Any] = {"particles": ns}
+    for variant in VARIANTS:
+        for n_p in ns:
+            key = f"{variant}_{n_p}"
+            series[f"step_{key}"] = mean_curve(f"step_{key}").tolist()
+            series[f"evals_{key}"] = mean_curve(f"evals_{key}").tolist()
+            series[f"objective_{key}"] = mean_curve(f"objective_{key}").tolist()
+    f_end = [end_value(mean_curve(f"objective_full_{n_p}"), end_frac) for n_p in ns]
+    per_seed_end = np.asarray([[end_value(np.asarray(a[f"objective_full_{n_p}"], dtype=float),
+                                          end_frac) for n_p in ns] for a, _ in runs])
+    series["final_objective"] = f_end
+    series["final_objective_sd"] = (per_seed_end.std(axis=0, ddof=1).tolist() if len(runs) > 1
+                                    else [None] * len(ns))
+    f_star, c_inv = inverse_n_fit(ns, f_end)
+    series["final_gap"] = [f - f_star for f in f_end]
+    series["f_star_fit"], series["inverse_n_coefficient"] = f_star, c_inv
+
+    # (1) The linear phase on the full-batch run at the largest N.
+    steps = np.asarray(series[f"step_full_{big}"])
+    values = np.asarray(series[f"objective_full_{big}"])
+    window = [int(v) for v in cfg["rate_window"]]
+    rate, r2 = linear_phase(steps, values, f_end[-1], window)
+    r2_min = float(cfg["r2_min"])
+    series["rate"], series["rate_r2"] = rate, r2
+    claim_linear = {
+        "id": f"{CATALOG}.linear_phase",
+        "passed": bool(rate is not None and rate > 0 and r2 >= r2_min),
+        "measured": float(r2) if r2 is not None else -1.0,
+        "expected": r2_min,
+        "relation": ">=",
+        "context": {"rate_per_step": rate, "rate_per_time": None if rate is None
+                    else rate / float(cfg["eta"]), "window": window, "particles": big,
+                    "f_end": f_end[-1]},
+        "detail": (f"log(F - F_end) over steps {window} of the full-batch run at N = {big}: "
+                   f"rate {_fmt(rate, '.4g')} per step, R^2 {_fmt(r2, '.4f')} (needs a positive "
+                   f"rate and R^2 >= {r2_min:g}; measured -1 when F dips below F_end inside the "
+                   "window)"),
+    }
+
+    # (2) The final objective decreases with N at every step of the sweep.
+    drops = [a - b for a, b in zip(f_end, f_end[1:], strict=False)]
+    claim_n = {
+        "id": f"{CATALOG}.gap_shrinks_with_n",
+        "passed": bool(len(drops) > 0 and all(dr > 0 for dr in drops)),
+        "measured": float(sum(dr > 0 for dr in drops)),
+        "expected": float(len(drops)),
+        "relation": ">=",
+        "context": {"particles": ns, "final_objective": f_end, "f_star_fit": f_star,
+                    "inverse_n_coefficient": c_inv},
+        "detail": (f"final objective of the full-batch run per N = {ns}: "
+                   + ", ".join(f"{v:.5f}" for v in f_end)
+                   + f"; decreasing steps {sum(dr > 0 for dr in drops)} of {len(drops)}; fit "
+                   f"F* + c/N: F* = {f_star:.5f}, c = {c_inv:.4g}"),
+    }
+
+    # (3) SVRG reaches the target at fewer gradient evaluations than SGD.
+    target = f_end[-1] + float(cfg["target_gap"])
+    need: dict[str, float | None] = {}
+    budget: dict[str, float] = {}
+    for variant in ("sgd", "svrg"):
+        ev = np.asarray(series[f"evals_{variant}_{big}"])
+        need[variant] = evaluations_to(ev, np.asarray(series[f"objective_{variant}_{big}"]),
+                                       target)
+        budget[variant] = float(ev[-1])
+    series["evaluations_to_target"] = need
+    svrg_n, sgd_n = need["svrg"], need["sgd"]
+    passed = svrg_n is not None and (sgd_n is None or svrg_n < sgd_n)
+    ratio = (svrg_n / sgd_n if svrg_n is not None and sgd_n is not None
+             else (0.0 if svrg_n is not None else float("inf")))
+    claim_svrg = {
+        "id": f"{CATALOG}.svrg_fewer_evaluations",
+        "passed": bool(passed),
+        "measured": float(ratio) if np.isfinite(ratio) else 1e9,
+        "expected": 1.0,
+        "relation": "<",
+        "context": {"target": target, "evaluations_svrg": svrg_n, "evaluations_sgd": sgd_n,
+                    "budget_svrg": budget["svrg"], "budget_sgd": budget["sgd"],
+                    "particles": big},
+        "detail": (f"gradient evaluations to reach F = {target:.5f} (F_end of full batch at N = "
+                   f"{big} + {float(cfg['target_gap']):g}): SVRG {_fmt(svrg_n, '.0f')}, SGD "
+                   f"{_fmt(sgd_n, '.0f')} (budgets {budget['svrg']:.0f} and {budget['sgd']:.0f}; "
+                   "none: not reached); measured the ratio SVRG/SGD (0: only SVRG reached it, "
+                   "1e9: SVRG did not)"),
+    }
+    columns = ["particles", "variant", "final_objective", "evaluations"]
+    rows = [[n_p, variant, end_value(np.asarray(series[f"objective_{variant}_{n_p}"]), end_frac),
+             float(series[f"evals_{variant}_{n_p}"][-1])] for n_p in ns for variant in VARIANTS]
+    return {"series": series, "claims": [claim_linear, claim_n, claim_svrg],
+            "table": {"columns": columns, "rows": rows}}
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "none" if value is None else format(value, spec)
+
+
+# --------------------------------------------------------------------------------------------
+# figures
+
+_NAMES = {"full": ("full batch", "フルバッチ"), "sgd": ("SGD-MFLD", "SGD-MFLD"),
+          "svrg": ("SVRG-MFLD", "SVRG-MFLD")}
+
+
+def figures(metrics: Mapping[str, Any], lang: str, outdir: str | Path) -> list[Path]:
+    """The objective against iterations and against gradient evaluations per variant at every N,
+    and the final gap against N with the 1/N reference."""
+    from companion.plots import style
+
+    outdir = Path(outdir)
+    s = metrics["series"]
+    ns = s["particles"]
+    f_star = float(s["f_star_fit"])
+    paths = []
+    for name, xkey, xlabel in (
+            ("objective_vs_iteration", "step", ("MFLD step $k$", "MFLD の更新回数 $k$")),
+            ("objective_vs_evaluations", "evals",
+             ("per-sample gradient evaluations", "1 サンプルあたりの勾配計算回数"))):
+        fig, ax = style.new_figure()
+        colour = style.colours()
+        for variant, ls in zip(VARIANTS, ("-", "--", ":"), strict=True):
+            c = next(colour)
+            for n_p, lw in zip(ns, np.linspace(0.6, 1.6, len(ns)), strict=True):
+                x = np.asarray(s[f"{xkey}_{variant}_{n_p}"], dtype=float)
+                y = np.asarray(s[f"objective_{variant}_{n_p}"], dtype=float) - f_star
+                ax.plot(np.maximum(x, 1.0) if xkey == "evals" else x, np.maximum(y, 1e-6),
+                        ls=ls, color=c, lw=lw,
+                        label=f"{style.tr(lang, *_NAMES[variant])}, $N = {n_p}$")
+        ax.set_yscale("log")
+        if xkey == "evals":
+            ax.set_xscale("log")
+        ax.set_xlabel(style.tr(lang, *xlabel))
+        ax.set_ylabel(style.tr(lang, r"$\hat F - F^*_{\mathrm{fit}}$",
+                               r"$\hat F - F^*_{\mathrm{fit}}$"))
+        ax.legend(fontsize="x-small", ncol=3)
+        paths.append(style.save(fig, outdir / f"{name}.svg"))
+
+    fig, ax = style.new_figure()
+    colour = style.colours()
+    gaps = np.asarray(s["final_gap"], dtype=float)
+    nsf = np.asarray(ns, dtype=float)
+    ax.plot(nsf, np.where(gaps > 0, gaps, np.nan), "o-", color=next(colour), ms=4, lw=1,
+            label=style.tr(lang, "final gap, full batch", "最終ギャップ (フルバッチ)"))
+    ax.plot(nsf, float(s["inverse_n_coefficient"]) / nsf, ":", color=next(colour), lw=1,
+            label=r"$c / N$")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(style.tr(lang, "particles $N$", "粒子数 $N$"))
+    ax.set_ylabel(style.tr(lang, r"$\hat F_{\mathrm{end}}(N) - F^*_{\mathrm{fit}}$",
+                           r"$\hat F_{\mathrm{end}}(N) - F^*_{\mathrm{fit}}$"))
+    ax.legend()
+    paths.append(style.save(fig, outdir / "final_gap_vs_n.svg"))
+    return paths

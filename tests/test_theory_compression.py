@@ -1,0 +1,73 @@
+"""Degrees of freedom and spectral pruning: known spectra, exact reconstruction of a layer with
+duplicated units, the greedy residual against the closed-form reconstruction error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from companion import relu_net
+from companion.experiments import compression as b4
+from companion.theory import compression as cp
+
+
+def test_degrees_of_freedom_of_known_spectra() -> None:
+    assert cp.degrees_of_freedom([1.0, 1.0, 1.0], 1.0) == pytest.approx(1.5)
+    assert cp.degrees_of_freedom([4.0, 0.0], 4.0) == pytest.approx(0.5)
+    # Far below the eigenvalues N(lambda) counts them; far above it vanishes.
+    assert cp.degrees_of_freedom([5.0, 3.0, 1.0], 1e-9) == pytest.approx(3.0)
+    assert cp.degrees_of_freedom([5.0, 3.0, 1.0], 1e9) < 1e-8
+    assert cp.compressed_size([5.0, 3.0, 1.0], 1e-9) == 3
+    assert cp.compressed_size([1e-3], 1.0) == 1
+
+
+def test_greedy_selection_lowers_the_closed_form_error_and_keeps_the_best_first_unit() -> None:
+    rng = np.random.default_rng(0)
+    h = rng.standard_normal((400, 6)) * np.array([3.0, 1.0, 1.0, 0.5, 0.2, 0.1])
+    sigma = cp.covariance(h)
+    lam = 0.01
+    errors = [cp.reconstruction_error(sigma, cp.spectral_prune(sigma, k, lam)[0], lam)
+              for k in range(1, 7)]
+    assert all(a > b for a, b in zip(errors, errors[1:], strict=False))
+    first = cp.spectral_prune(sigma, 1, lam)[0][0]
+    singles = [cp.reconstruction_error(sigma, [j], lam) for j in range(6)]
+    assert first == int(np.argmin(singles))
+
+
+def test_pruning_a_layer_of_duplicated_units_keeps_the_function_exactly() -> None:
+    rng = np.random.default_rng(1)
+    d, half = 5, 7
+    v = rng.standard_normal((half, d))
+    u = rng.standard_normal((1, half))
+    # Every unit twice; the output weights split between the copies: the same function.
+    layers = [np.vstack([v, v]), np.hstack([u, u]) / 2]
+    x = rng.standard_normal((300, d))
+    # lambda far above round-off (1e-15) and far below the distinct units' eigenvalues.
+    result = b4.prune_network(layers, x, lam_rel=1e-9)
+    assert result["kept"] == [half]  # N(lambda) counts the distinct units
+    np.testing.assert_allclose(relu_net.outputs(result["layers"], x), relu_net.outputs(layers, x),
+                               atol=1e-6)
+    kept_rows = result["layers"][0]
+    assert len({tuple(np.round(r, 9)) for r in kept_rows}) == half  # one copy of each
+
+
+def test_pruning_to_fewer_units_than_the_rank_changes_the_function() -> None:
+    rng = np.random.default_rng(2)
+    layers = [rng.standard_normal((12, 6)), rng.standard_normal((1, 12))]
+    x = rng.standard_normal((300, 6))
+    result = b4.prune_network(layers, x, lam_rel=1e-12, sizes=[3])
+    gap = np.abs(relu_net.outputs(result["layers"], x) - relu_net.outputs(layers, x)).mean()
+    assert gap > 1e-2
+
+
+def test_relu_net_matches_torch_modules_of_the_ensemble() -> None:
+    torch = pytest.importorskip("torch")
+    from companion.nn.ensemble import MLPEnsemble
+
+    model = MLPEnsemble(4, [6, 6], depth=2, parameterisation="standard", seed=3,
+                        dtype=torch.float64)
+    x = np.random.default_rng(3).standard_normal((10, 4))
+    for e in range(2):
+        layers = [w.numpy() for w, _ in model.effective_layers(e)]
+        expected = model(torch.as_tensor(x))[e].detach().numpy()
+        np.testing.assert_allclose(relu_net.outputs(layers, x), expected, rtol=1e-10)
