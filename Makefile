@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 CORES ?= 8
 
-.PHONY: setup report test lint clean
+.PHONY: setup report test lint mutants clean
 setup:
 	@scripts/setup.sh
 
@@ -19,5 +19,9 @@ lint: setup
 	ruff check src tests scripts
 	snakemake --lint
 
+# Mutation testing of the verdict and display code against the fast tests (slow: see README).
+mutants: setup
+	python scripts/mutants.py --jobs $(or $(JOBS),1)
+
 clean:
-	rm -rf results .snakemake
+	rm -rf results .snakemake mutants

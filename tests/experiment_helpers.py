@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from companion import pipeline
 from companion.config import experiment_section, load_config
+from companion.io import read_json, read_npz
 from companion.report import decision
 from companion.report import text as textmod
 
@@ -43,7 +44,17 @@ def run_tiny(module: ModuleType, section: dict[str, Any], out: Path,
             assert claim["per_seed_reason"].strip(), claim["id"]
         else:
             assert [p["seed"] for p in claim["per_seed"]] == list(section["seeds"]), claim["id"]
-            assert all(isinstance(p["passed"], bool) for p in claim["per_seed"]), claim["id"]
+    # The pipeline wraps per-seed verdicts in bool(); what summarize itself returns on one seed
+    # must already be a verdict (not a NumPy bool or a number) and agree with the record.
+    seed = section["seeds"][0]
+    run = out / "runs" / f"seed{seed}.npz"
+    one = module.summarize(dict(section, seeds=[seed]),
+                           [(read_npz(run), read_json(run.with_suffix(".json"))["scalars"])])
+    recorded = {c["id"]: c["per_seed"] for c in metrics["claims"]}
+    for claim in one["claims"]:
+        assert isinstance(claim["passed"], bool), claim["id"]
+        if recorded[claim["id"]] is not None:
+            assert recorded[claim["id"]][0]["passed"] == claim["passed"], claim["id"]
     _check_decision_fields(module.ID, metrics["claims"], langs)
     table = metrics["table"]
     assert table["rows"] and all(len(r) == len(table["columns"]) for r in table["rows"])

@@ -39,6 +39,9 @@ def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
     below = np.asarray(s["gamma"]) < 1
     assert np.all(np.asarray(s["bias"])[below] < 1e-10)  # the interpolator is unbiased for d < n
     assert np.all(np.asarray(s["risk_ridge"]) < np.asarray(s["risk"]))
+    # E_x[(x^T delta)^2] = |delta|^2: the test-set risk estimates the same number, to about
+    # sqrt(2 / n_test) = 14% at n_test = 100.
+    np.testing.assert_allclose(s["risk_test"], s["risk"], rtol=0.5)
     ids = [c["id"] for c in metrics["claims"]]
     assert ids == ["B1.risk_matches_theory", "B1.risk_matches_finite_n",
                    "B1.bias_matches_finite_n", "B1.variance_matches_finite_n",
@@ -185,3 +188,54 @@ def test_data_of_a_gamma_do_not_depend_on_the_rest_of_the_grid(tiny: dict) -> No
     norms = [np.linalg.norm(whole["beta_star"][a:b]) ** 2
              for a, b in zip(whole["offsets"][:-1], whole["offsets"][1:], strict=True)]
     np.testing.assert_allclose(norms, tiny["r2"])
+
+
+def test_ridge_is_fitted_at_the_tuned_penalty(tiny: dict, monkeypatch) -> None:
+    seen = []
+    fit = b1._fit
+
+    def recording_fit(X, y, beta, sigma2, n_lam):
+        seen.append(n_lam)
+        return fit(X, y, beta, sigma2, n_lam)
+
+    monkeypatch.setattr(b1, "_fit", recording_fit)
+    data = b1.generate(tiny, 0)
+    arrays, _ = b1.train(tiny, data, 0, "cpu", lambda _: None)
+    lam_star = dd.optimal_ridge_lambda(data["gamma"], tiny["r2"], tiny["sigma2"])
+    np.testing.assert_allclose(arrays["lam"], lam_star, rtol=1e-12)
+    assert sorted(set(seen)) == pytest.approx(sorted(tiny["n"] * lam_star), rel=1e-12)
+
+
+def test_mean_se_is_the_sample_standard_error_over_present_data_sets() -> None:
+    samples = np.array([[1.0, 2.0, 4.0, np.nan], [3.0, 3.0, 5.0, 9.0]])
+    mean, se = b1._mean_se(samples)
+    for row, m, e in zip(samples, mean, se, strict=True):
+        present = row[~np.isnan(row)]
+        assert m == pytest.approx(present.mean())
+        assert e == pytest.approx(np.std(present, ddof=1) / np.sqrt(present.size))
+
+
+def test_risk_inside_the_excluded_window_does_not_decide_the_limit_claim() -> None:
+    cfg = experiment_section(load_config(), b1.ID)
+    runs = _fake_runs(cfg)
+    lo, hi = cfg["exclude_window"]
+    for arrays, _ in runs:
+        inside = (arrays["gamma"] >= lo) & (arrays["gamma"] <= hi)
+        assert inside.any()
+        arrays["risk"][inside] *= 3.0  # far off R(gamma), where R diverges anyway
+    claim = b1.summarize(cfg, runs)["claims"][0]
+    assert claim["id"] == "B1.risk_matches_theory" and claim["passed"], claim["detail"]
+    assert claim["measured"] < 0.05
+
+
+def test_a_ridge_curve_above_the_interpolator_peak_fails_even_without_a_fall() -> None:
+    cfg = experiment_section(load_config(), b1.ID)
+    runs = _fake_runs(cfg)
+    top = max(np.nanmax(arrays["risk"]) for arrays, _ in runs)
+    for arrays, _ in runs:
+        # Rising everywhere (no fall between neighbours), but higher than min-norm's peak.
+        arrays["risk_ridge"] = arrays["risk_ridge"] + 2 * top * np.arange(
+            len(arrays["gamma"]))[:, None]
+    claims = {c["id"]: c for c in b1.summarize(cfg, runs)["claims"]}
+    assert claims["B1.ridge_removes_peak"]["measured"] < 0
+    assert not claims["B1.ridge_removes_peak"]["passed"]

@@ -333,3 +333,125 @@ def test_check_rejects_a_2d_law_too_wide_for_the_quadrature(tiny: dict) -> None:
     cfg["potential_2d"] = [[0.0, 0.0, 0.0, 0.0, 1e-4], [0.0], [0.0], [0.0], [1e-4]]
     with pytest.raises(ConfigError, match=r"potential_2d: at beta = .* quadrature points"):
         gld_gibbs.check(cfg)
+
+
+# --- each rule of _claims on the exact law's summary, one number changed at a time -----------
+
+@pytest.fixture(scope="module")
+def exact_series(tiny: dict) -> tuple[dict, dict]:
+    cfg = _synthetic_cfg(tiny)
+    series = gld_gibbs.summarize(cfg, [_synthetic_run(cfg, 0)])["series"]
+    return cfg, {key: np.asarray(_nan_for_null(value), dtype=float)
+                 for key, value in series.items()}
+
+
+def _nan_for_null(value):
+    # The metrics' JSON form writes NaN as null; _claims works on the arrays.
+    if isinstance(value, list):
+        return [_nan_for_null(v) for v in value]
+    return np.nan if value is None else value
+
+
+def _decide(cfg: dict, s: dict, **changes) -> dict[str, dict]:
+    s = {k: v.copy() for k, v in s.items()}
+    for key, (index, value) in changes.items():
+        s[key][index] = value
+    return {c["id"]: c for c in gld_gibbs._claims(cfg, s, cfg["n_chains"], 1)}
+
+
+def _basin_pair(s: dict) -> int:
+    return int(np.flatnonzero((s["beta"] == s["beta"].max()) & (s["eta"] == s["eta"].min()))[0])
+
+
+def test_exact_series_pass_and_a_moment_just_beyond_the_bar_fails(exact_series) -> None:
+    cfg, s = exact_series
+    assert all(c["passed"] for c in _decide(cfg, s).values())
+    z_max = float(cfg["z_max"])
+    for moment in ("mean", "var"):
+        # 1.5 z_max standard errors off at one pair (t on 7 d.o.f. makes |z| a little smaller).
+        off = s[f"{moment}_euler"][2] + 1.5 * z_max * s[f"{moment}_chains_se"][2]
+        claim = _decide(cfg, s, **{f"{moment}_chains": (2, off)})["D1.moments_match_chain_law"]
+        assert not claim["passed"] and z_max < claim["measured"] < 1.5 * z_max, moment
+
+
+def test_one_pair_relaxing_at_the_wrong_rate_fails_the_rate(exact_series) -> None:
+    cfg, s = exact_series
+    resolved = np.flatnonzero(np.isfinite(s["relax_time"]))
+    assert resolved.size >= 2
+    j = int(resolved[0])
+    claim = _decide(cfg, s, relax_time=(j, 2.0 * s["relax_time_theory"][j]))
+    assert not claim["D1.relaxation_rate"]["passed"]
+    assert claim["D1.relaxation_rate"]["measured"] == pytest.approx(1.0, abs=0.01)
+
+
+def test_a_floor_that_stops_growing_at_one_beta_fails(exact_series) -> None:
+    cfg, s = exact_series
+    idx = np.flatnonzero(s["beta"] == s["beta"].min())
+    idx = idx[np.argsort(s["eta"][idx])]
+    claim = _decide(cfg, s, kl_stationary=(idx[-1], s["kl_stationary"][idx[-2]]))
+    assert not claim["D1.floor_grows_with_eta"]["passed"]
+    assert claim["D1.floor_grows_with_eta"]["measured"] == pytest.approx(0.5)
+
+
+def test_the_basin_claim_compares_with_the_chain_law_and_needs_a_majority(exact_series) -> None:
+    cfg, s = exact_series
+    p = _basin_pair(s)
+    se = s["basin_chains_se"][p]
+    # Chains and pi_eta agree, the Gibbs law (eta -> 0) does not: the claim is about pi_eta.
+    agree = _decide(cfg, s, basin_chains=(p, 0.6), basin_euler=(p, 0.6), basin_gibbs=(p, 0.9))
+    assert agree["D1.mass_at_global_min"]["passed"]
+    off = _decide(cfg, s, basin_chains=(p, 0.6), basin_euler=(p, 0.6 + 10 * se),
+                  basin_gibbs=(p, 0.6))
+    assert not off["D1.mass_at_global_min"]["passed"]
+    minority = _decide(cfg, s, basin_chains=(p, 0.45), basin_euler=(p, 0.45),
+                       basin_gibbs=(p, 0.45))
+    assert not minority["D1.mass_at_global_min"]["passed"]
+
+
+def test_standard_errors_are_calibrated_on_the_exact_law(exact_series) -> None:
+    # Drawn from pi_eta itself, (measured - exact) / se of the mean, the variance and the
+    # stationary KL are about N(0, 1) at every pair: their mean square is near 1, far from the
+    # ~0.1 of errors three times too large or the ~10 of errors three times too small.
+    _, s = exact_series
+    z = np.concatenate([(s["mean_chains"] - s["mean_euler"]) / s["mean_chains_se"],
+                        (s["var_chains"] - s["var_euler"]) / s["var_chains_se"],
+                        (s["kl_stationary"] - s["kl_euler"]) / s["kl_stationary_se"]])
+    assert 0.3 < float(np.mean(z ** 2)) < 3.0, z
+
+
+def test_moment_errors_are_the_spread_of_the_group_replicates(tiny: dict) -> None:
+    cfg = _synthetic_cfg(tiny)
+    arrays, scalars = _synthetic_run(cfg, 3)
+    series = gld_gibbs.summarize(cfg, [(arrays, scalars)])["series"]
+    window = gld_gibbs._window(cfg)
+    m = arrays["moments"][window].sum(axis=0)  # (P, G, 2)
+    n = arrays["counts"][window].sum(axis=(0, -1))  # (P, G)
+    group_mean, group_sq = m[..., 0] / n, m[..., 1] / n
+    g = group_mean.shape[1]
+    np.testing.assert_allclose(series["mean_chains_se"],
+                               group_mean.std(axis=1, ddof=1) / np.sqrt(g), rtol=1e-9)
+    np.testing.assert_allclose(series["var_chains_se"],
+                               (group_sq - group_mean ** 2).std(axis=1, ddof=1) / np.sqrt(g),
+                               rtol=1e-9)
+    share = arrays["in_basin"][window].sum(axis=0) / n
+    np.testing.assert_allclose(series["basin_chains_se"], share.std(axis=1, ddof=1) / np.sqrt(g),
+                               rtol=1e-9)
+
+
+def test_the_stationary_kl_is_jackknifed(tiny: dict) -> None:
+    # Few chains drawing from (nearly) the Gibbs law itself: the true KL is ~0, the plug-in
+    # estimate is biased up by about (B - 1) / (2 N); the jackknife removes that bias.
+    cfg = {**_synthetic_cfg(tiny), "n_chains": 256}
+    series = gld_gibbs.summarize(cfg, [_synthetic_run(cfg, 1, law_eta=lambda eta: 1e-4)])[
+        "series"]
+    from companion.theory import gibbs as theory
+
+    edges = gld_gibbs._edges(cfg)
+    betas, _ = gld_gibbs._pairs(cfg)
+    sampled = [theory.euler_stationary_law(cfg["potential"], b, 1e-4) for b in betas]
+    truth = np.array([float(theory.binned_kl(law.bin_masses(edges),
+                                             theory.gibbs_law(cfg["potential"], b).bin_masses(
+                                                 edges)))
+                      for law, b in zip(sampled, betas, strict=True)])
+    z = (np.asarray(series["kl_stationary"]) - truth) / np.asarray(series["kl_stationary_se"])
+    assert abs(float(np.mean(z))) < 2.0 and float(np.max(np.abs(z))) < 4.0, z

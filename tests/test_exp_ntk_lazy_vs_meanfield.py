@@ -131,3 +131,26 @@ def test_check_and_schema(tiny: dict) -> None:
     with pytest.raises(ConfigError, match="lr"):
         config.validate(broken)
     jsonschema.Draft202012Validator.check_schema(config.schema())  # the schema itself is valid
+
+
+def test_training_step_is_lr_over_the_limit_kernels_top_eigenvalue(tiny: dict,
+                                                                   monkeypatch) -> None:
+    import companion.nn.train as train_mod
+    from companion.theory.ntk import relu_ntk_gram
+
+    used = []
+    fit = train_mod.fit
+
+    def recording_fit(*args, **kwargs):
+        used.append(kwargs["lr"])
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "fit", recording_fit)
+    section = dict(tiny, widths=tiny["widths"][:1], steps=4)
+    data = b6.generate(section, 0)
+    _, scalars = b6.train(section, data, 0, "cpu", lambda _: None)
+    x = np.asarray(data["x"])
+    n, d = x.shape
+    lam_max = np.linalg.eigvalsh(relu_ntk_gram(x / np.sqrt(d)) / n).max()
+    assert used and all(lr == pytest.approx(section["lr"] / lam_max, rel=1e-9) for lr in used)
+    assert scalars["lr"] == pytest.approx(section["lr"] / lam_max, rel=1e-9)

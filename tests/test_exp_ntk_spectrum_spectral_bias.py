@@ -162,3 +162,37 @@ def test_check_and_schema(tiny: dict) -> None:
     broken["experiments"][b7.ID]["degree"] = 3
     with pytest.raises(ConfigError, match="unknown key"):
         config.validate(broken)
+
+
+def test_timing_measures_are_the_ratio_errors_themselves(tiny: dict) -> None:
+    # The verdict's tolerance is wide (a finite net is not the kernel limit); the measured values
+    # it compares are not: exact curves give ~0; recorded with a 1.5 times larger step, the
+    # curves' times are off the population's by max_k |t(lr) / t(1.5 lr) - 1|.
+    cfg = {**tiny, "target_degrees": [1, 2, 4], "max_degree": 40}
+    claims = {c["id"]: c for c in b7.summarize(cfg, [_synthetic_run(cfg)])["claims"]}
+    assert claims["B7.fit_times_match_eigenvalues"]["measured"] < 0.03
+    assert claims["B7.fit_times_match_kernel"]["measured"] < 0.03
+    arrays, scalars = _synthetic_run(cfg)
+    shifted = {c["id"]: c for c in b7.summarize(
+        cfg, [(arrays, {**scalars, "lr": 1.5 * scalars["lr"]})])["claims"]}
+    lr, threshold, degrees = scalars["lr"], cfg["fit_threshold"], np.arange(41)
+    mu = theory.relu_ntk_eigenvalues(int(cfg["d"]), degrees)
+    off = max(abs(theory.fit_time(mu[k], lr, threshold)
+                  / theory.fit_time(mu[k], 1.5 * lr, threshold) - 1) for k in (1, 2, 4))
+    assert shifted["B7.fit_times_match_eigenvalues"]["measured"] == pytest.approx(off, abs=0.03)
+
+
+def test_an_odd_eigenvalue_that_does_not_vanish_fails(tiny: dict, monkeypatch) -> None:
+    cfg = {**tiny, "target_degrees": [1, 2, 4], "max_degree": 40}
+    run = _synthetic_run(cfg)
+    exact = theory.funk_hecke_eigenvalues
+
+    def leaky(kernel, d, k, *args, **kwargs):
+        mu = np.array(exact(kernel, d, k, *args, **kwargs), dtype=float)
+        k = np.asarray(k)
+        return np.where((k >= 3) & (k % 2 == 1), 1e-3 * mu[0], mu)
+
+    # The quadrature the claim checks, with odd degrees >= 3 no longer vanishing.
+    monkeypatch.setattr(b7.theory, "funk_hecke_eigenvalues", leaky)
+    claim = {c["id"]: c for c in b7.summarize(cfg, [run])["claims"]}["B7.odd_degrees_vanish"]
+    assert not claim["passed"] and claim["measured"] == pytest.approx(1e-3, rel=1e-6)

@@ -12,7 +12,8 @@ from companion.theory import double_descent as dd
 R2, SIGMA2 = 1.0, 0.25
 
 
-def _conditional_risks(n: int, d: int, lam: float, reps: int, seed: int) -> np.ndarray:
+def _conditional_risks(n: int, d: int, lam: float, reps: int, seed: int,
+                       r2: float = R2) -> np.ndarray:
     """E_eps[||beta_hat - beta*||^2 | X] of min-norm (column 0) and ridge at lam (column 1).
 
     Exact given X through the eigenvalues of X^T X (numpy only, independent of the experiment's
@@ -24,7 +25,7 @@ def _conditional_risks(n: int, d: int, lam: float, reps: int, seed: int) -> np.n
     for r in range(reps):
         X = rng.standard_normal((n, d))
         s2 = np.linalg.eigvalsh(X.T @ X)
-        vb2 = np.full(d, R2 / d)
+        vb2 = np.full(d, r2 / d)
         seen = s2 > 1e-8 * s2.max()  # min-norm ignores the null space of X
         out[r, 0] = vb2[~seen].sum() + SIGMA2 * np.sum(1.0 / s2[seen])
         mu = n * lam
@@ -33,13 +34,14 @@ def _conditional_risks(n: int, d: int, lam: float, reps: int, seed: int) -> np.n
     return out
 
 
-@pytest.mark.parametrize(("gamma", "n"), [(0.5, 300), (2.0, 150), (4.0, 100)])
-def test_minnorm_and_tuned_ridge_match_simulation(gamma: float, n: int) -> None:
+@pytest.mark.parametrize(("gamma", "n", "r2"), [(0.5, 300, R2), (2.0, 150, R2), (4.0, 100, R2),
+                                                (2.0, 150, 2.5), (0.5, 300, 2.5)])
+def test_minnorm_and_tuned_ridge_match_simulation(gamma: float, n: int, r2: float) -> None:
     d = round(gamma * n)
-    lam = float(dd.optimal_ridge_lambda(gamma, R2, SIGMA2))
-    sim = _conditional_risks(n, d, lam, reps=3, seed=1).mean(axis=0)
-    assert sim[0] == pytest.approx(dd.minnorm_risk(gamma, R2, SIGMA2), rel=0.03)
-    assert sim[1] == pytest.approx(dd.optimal_ridge_risk(gamma, R2, SIGMA2), rel=0.03)
+    lam = float(dd.optimal_ridge_lambda(gamma, r2, SIGMA2))
+    sim = _conditional_risks(n, d, lam, reps=3, seed=1, r2=r2).mean(axis=0)
+    assert sim[0] == pytest.approx(dd.minnorm_risk(gamma, r2, SIGMA2), rel=0.03)
+    assert sim[1] == pytest.approx(dd.optimal_ridge_risk(gamma, r2, SIGMA2), rel=0.03)
     # Tuned ridge beats the interpolator; the simulation must see that too.
     assert sim[1] < sim[0]
 
@@ -123,3 +125,79 @@ def test_tuned_ridge_has_no_peak_and_the_interpolator_has_one() -> None:
     above = g > 1
     # Beyond the threshold the interpolator's risk first falls (the second descent).
     assert np.any(np.diff(dd.minnorm_risk(g[above], R2, SIGMA2)) < 0)
+
+
+# ---- signal strength r^2 != 1: every r^2 dependence of the formulas ----
+STRONG_R2, NOISE2 = 2.5, 0.3
+
+
+@pytest.mark.parametrize("gamma", [0.4, 1.7, 4.0])
+def test_optimal_lambda_minimises_the_ridge_risk_at_any_signal(gamma: float) -> None:
+    from scipy.optimize import minimize_scalar
+
+    def risk(log_lam: float) -> float:
+        return float(dd.ridge_risk(gamma, np.exp(log_lam), STRONG_R2, NOISE2))
+
+    best = minimize_scalar(risk, bounds=(-8.0, 4.0), method="bounded", options={"xatol": 1e-10})
+    lam = float(dd.optimal_ridge_lambda(gamma, STRONG_R2, NOISE2))
+    assert lam == pytest.approx(np.exp(best.x), rel=1e-3)
+    tuned = float(dd.optimal_ridge_risk(gamma, STRONG_R2, NOISE2))
+    assert tuned == pytest.approx(best.fun, rel=1e-9)
+
+
+@pytest.mark.parametrize("gamma", [1.5, 3.0])
+def test_ridge_bias_tends_to_the_minnorm_bias_and_scales_with_the_signal(gamma: float) -> None:
+    # lam -> 0 recovers the interpolator; both are r^2 times a function of gamma alone.
+    assert float(dd.ridge_bias(gamma, 1e-7, STRONG_R2)) == pytest.approx(
+        float(dd.minnorm_bias(gamma, STRONG_R2)), rel=1e-5)
+    expected = STRONG_R2 * (1 - 1 / gamma)
+    assert float(dd.minnorm_bias(gamma, STRONG_R2)) == pytest.approx(expected, rel=1e-12)
+    for lam in (0.1, 1.0):
+        assert float(dd.ridge_bias(gamma, lam, STRONG_R2)) == pytest.approx(
+            STRONG_R2 * float(dd.ridge_bias(gamma, lam, 1.0)), rel=1e-12)
+
+
+def test_minnorm_bias_finite_is_the_mean_missed_projection() -> None:
+    # ||(I - P_rowspace(X)) beta*||^2 with ||beta*||^2 = r^2, averaged over Gaussian X.
+    rng = np.random.default_rng(5)
+    n, d, reps = 12, 30, 400
+    beta = rng.standard_normal(d)
+    beta *= np.sqrt(STRONG_R2) / np.linalg.norm(beta)
+    missed = []
+    for _ in range(reps):
+        x = rng.standard_normal((n, d))
+        proj = np.linalg.pinv(x) @ x
+        missed.append(float(np.sum((beta - proj @ beta) ** 2)))
+    se = np.std(missed) / np.sqrt(reps)
+    exact = float(dd.minnorm_bias_finite(n, d, STRONG_R2))
+    assert exact == pytest.approx(np.mean(missed), abs=4 * se)
+    assert float(dd.minnorm_bias_finite(n, 10, STRONG_R2)) == 0.0
+
+
+@pytest.mark.parametrize(("n", "d"), [(20, 5), (5, 20)])
+def test_minnorm_variance_finite_is_the_mean_trace_of_the_pseudo_inverse(n: int, d: int) -> None:
+    # sigma2 E tr((X^T X)^+) over Gaussian X, by simulation (inverse-Wishart means otherwise).
+    rng = np.random.default_rng(n * 100 + d)
+    traces = []
+    for _ in range(4000):
+        s2 = np.linalg.svd(rng.standard_normal((n, d)), compute_uv=False) ** 2
+        traces.append(float(np.sum(1.0 / s2)))
+    se = np.std(traces) / np.sqrt(len(traces))
+    exact = float(dd.minnorm_variance_finite(n, d, NOISE2))
+    assert exact == pytest.approx(NOISE2 * np.mean(traces), abs=5 * NOISE2 * se)
+
+
+def test_minnorm_variance_finite_is_infinite_only_within_one_of_the_threshold() -> None:
+    n = 30
+    values = dd.minnorm_variance_finite(n, np.array([28, 29, 30, 31, 32]), NOISE2)
+    np.testing.assert_array_equal(np.isinf(values), [False, True, True, True, False])
+    np.testing.assert_allclose(values[[0, 4]], [NOISE2 * 28 / 1, NOISE2 * 30 / 1])
+
+
+@pytest.mark.parametrize(("lam", "gamma"), [(1e-10, 0.5), (1e-9, 0.25)])
+def test_stieltjes_transform_keeps_its_digits_at_a_tiny_penalty(lam: float, gamma: float) -> None:
+    # m(-lam) -> 1 / (1 - gamma) for gamma < 1 as lam -> 0 (MP law without an atom at 0); the
+    # form with (root - b) would lose half of its digits to cancellation here.
+    m0 = 1.0 / (1.0 - gamma)
+    slope = 1.0 / (1.0 - gamma) ** 3  # the MP law's mean of 1/s^2: minus d m(-lam) / d lam
+    assert float(dd.mp_stieltjes(lam, gamma)) == pytest.approx(m0 - slope * lam, rel=1e-12)

@@ -185,3 +185,52 @@ def test_chain_law_basin_mass_does_not_depend_on_the_grid() -> None:
     masses = [gibbs.euler_stationary_law(coeffs, 2.0, 0.1, points_per_sigma=pps).mass(lo, hi)
               for pps in (8, 16, 32)]
     assert max(masses) - min(masses) < 1e-5
+
+
+def test_jackknife_standard_error_is_the_textbook_formula() -> None:
+    rng = np.random.default_rng(11)
+    q = np.array([0.1, 0.2, 0.3, 0.4])
+    groups = rng.multinomial(200, [0.12, 0.18, 0.3, 0.4], size=5)
+    g = len(groups)
+    loo = np.array([gibbs.binned_kl(groups.sum(0) - groups[i], q) for i in range(g)])
+    full = gibbs.binned_kl(groups.sum(0), q)
+    # Quenouille / Tukey: theta_J = G theta - (G-1) mean(theta_-g);
+    # se^2 = (G-1)/G sum (theta_-g - mean)^2.
+    estimate, stderr = gibbs.jackknife_kl(groups, q)
+    assert estimate == pytest.approx(g * full - (g - 1) * loo.mean(), rel=1e-12)
+    assert stderr == pytest.approx(math.sqrt((g - 1) / g * ((loo - loo.mean()) ** 2).sum()),
+                                   rel=1e-12)
+    with pytest.raises(ValueError, match="at least two groups"):
+        gibbs.jackknife_kl(groups[:1], q)
+
+
+def test_overshoot_probability_equals_one_simulated_step_from_the_gibbs_law() -> None:
+    # L = x^4/4 - x^3/4 (asymmetric, so each tail counts) at a step where overshooting is common.
+    coeffs, beta, eta = [0.0, 0.0, 0.0, -0.25, 0.25], 0.5, 0.5
+    lo, hi = gibbs.euler_overshoot_region(coeffs, eta)
+    rng = np.random.default_rng(2)
+    grid = np.linspace(-6.0, 6.0, 200_001)
+    weights = np.exp(-beta * gibbs.potential(coeffs, grid))
+    x = rng.choice(grid, size=400_000, p=weights / weights.sum())
+    y = x - eta * gibbs.gradient(coeffs, x) + math.sqrt(2 * eta / beta) * rng.standard_normal(
+        x.size)
+    left, right = np.mean(y < lo), np.mean(y > hi)
+    assert left > 0.01 and right > 0.01  # both tails matter here
+    simulated = left + right
+    se = math.sqrt(simulated * (1 - simulated) / x.size)
+    assert gibbs.euler_overshoot_probability(coeffs, beta, eta) == pytest.approx(simulated,
+                                                                                 abs=5 * se)
+
+
+def test_overshoot_probability_is_zero_where_no_region_exists() -> None:
+    # Quadratic L with eta L'' < 2: the Euler map contracts everywhere.
+    assert gibbs.euler_overshoot_probability([0.0, 0.0, 1.0], 2.0, 0.5) == 0.0
+
+
+def test_jackknife_works_from_two_groups() -> None:
+    q = np.array([0.25, 0.25, 0.5])
+    groups = np.array([[30, 20, 50], [22, 28, 50]])
+    estimate, stderr = gibbs.jackknife_kl(groups, q)
+    loo = np.array([gibbs.binned_kl(groups[1], q), gibbs.binned_kl(groups[0], q)])
+    assert estimate == pytest.approx(2 * gibbs.binned_kl(groups.sum(0), q) - loo.mean())
+    assert stderr == pytest.approx(math.sqrt(0.5 * ((loo - loo.mean()) ** 2).sum()))

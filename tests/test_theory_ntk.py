@@ -160,6 +160,93 @@ def test_loglog_slope() -> None:
         loglog_slope([1.0], [1.0])
 
 
+# ---- the closed forms the B6/B7 verdicts compare with, each against the dynamics it solves ----
+
+@pytest.mark.parametrize(("lam_min", "lam_max", "lr"), [(0.2, 0.5, 0.8), (0.1, 2.5, 0.9)])
+def test_lambda_min_bound_is_attained_by_the_slowest_mode(lam_min: float, lam_max: float,
+                                                          lr: float) -> None:
+    # Linearised GD on K/n = diag(lam_min, lam_max): r <- (I - lr K/n) r, loss |r|^2. Started
+    # along the mode with the largest |1 - lr lam|, the loss equals the envelope; started
+    # elsewhere it stays below it. The second case has lr lam_max > 1, where lam_max decides.
+    factors = np.abs(1.0 - lr * np.array([lam_min, lam_max]))
+    steps = np.arange(6)
+    for start in (np.eye(2)[int(np.argmax(factors))], np.array([0.6, 0.8])):
+        r, losses = start.copy(), []
+        for _ in steps:
+            losses.append(float(r @ r))
+            r = (1.0 - lr * np.array([lam_min, lam_max])) * r
+        bound = ntk.lambda_min_bound(float(start @ start), lam_min, lam_max, lr, steps)
+        assert np.all(np.array(losses) <= bound * (1 + 1e-12))
+    np.testing.assert_allclose(bound, factors.max() ** (2 * steps), rtol=1e-12)
+    r = np.eye(2)[int(np.argmax(factors))]
+    attained = [float(((1.0 - lr * np.array([lam_min, lam_max])) ** t * r) @
+                      ((1.0 - lr * np.array([lam_min, lam_max])) ** t * r)) for t in steps]
+    np.testing.assert_allclose(ntk.lambda_min_bound(1.0, lam_min, lam_max, lr, steps), attained,
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize(("mu", "lr", "threshold", "steps"), [
+    (0.2, 0.5, 0.1, math.log(0.1) / math.log(0.9)),  # (1 - 0.1)^t = 0.1
+    (2.0, 0.5, 0.1, 1.0),   # lr mu = 1: one step removes the component
+    (3.0, 0.5, 0.1, 1.0),   # lr mu > 1: one step overshoots past it
+    (0.0, 0.5, 0.1, math.inf),
+    (-1.0, 0.5, 0.1, math.inf),
+])
+def test_fit_time_in_every_branch(mu: float, lr: float, threshold: float, steps: float) -> None:
+    assert ntk.fit_time(mu, lr, threshold) == pytest.approx(steps, rel=1e-12)
+
+
+def _kernel_gd_by_iteration(k_eval: np.ndarray, k_train: np.ndarray, y: np.ndarray, lr: float,
+                            steps: int) -> np.ndarray:
+    # f <- f - lr/n K(., X) (f(X) - y), from f = 0: the functional gradient step itself.
+    n = len(y)
+    f_train, f_eval, out = np.zeros(n), np.zeros(k_eval.shape[0]), []
+    for _ in range(steps + 1):
+        out.append(f_eval.copy())
+        residual = f_train - y
+        f_train = f_train - lr / n * k_train @ residual
+        f_eval = f_eval - lr / n * k_eval @ residual
+    return np.array(out)
+
+
+@pytest.mark.parametrize("duplicate", [False, True])
+def test_kernel_gd_predictions_off_the_training_points(duplicate: bool) -> None:
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((7, 3))
+    if duplicate:  # a repeated training point makes K singular: a zero eigenvalue
+        x[6] = x[5]
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    x_eval = rng.standard_normal((5, 3))
+    x_eval /= np.linalg.norm(x_eval, axis=1, keepdims=True)
+    y = rng.standard_normal(7)
+    if duplicate:
+        y[6] = y[5]
+    k_train, k_eval = ntk.relu_ntk_gram(x), ntk.relu_ntk_gram(x_eval, x)
+    expected = _kernel_gd_by_iteration(k_eval, k_train, y, 0.7, 40)
+    got = ntk.kernel_gd_predictions(k_eval, k_train, y, 0.7, np.arange(41))
+    np.testing.assert_allclose(got, expected, rtol=1e-8, atol=1e-10)
+    if duplicate:
+        assert np.linalg.eigvalsh(k_train / 7).min() < 1e-12
+
+
+def test_kernel_gd_zero_eigenvalue_component_grows_linearly() -> None:
+    # K/n = 0 on a direction: its gain is lr t (the limit of (1 - (1 - lr lam)^t) / lam).
+    k_train = np.diag([2.0, 0.0])
+    k_eval = np.array([[1.0, 3.0]])
+    got = ntk.kernel_gd_predictions(k_eval, k_train, np.array([1.0, 1.0]), 0.25, np.array([4]))
+    gain = np.array([(1 - (1 - 0.25 * 1.0) ** 4) / 1.0, 0.25 * 4])
+    assert got[0, 0] == pytest.approx(float(k_eval[0] @ gain) / 2, rel=1e-12)
+
+
+def test_spectrum_with_multiplicity_drops_non_positive_eigenvalues() -> None:
+    values, origin = ntk.spectrum_with_multiplicity(4, np.array([1.0, 0.0, -1e-17, 0.25]),
+                                                    [0, 1, 2, 3])
+    assert set(origin) == {0, 3}
+    assert np.all(values > 0)
+    assert len(values) == ntk.harmonic_dimension(4, 0) + ntk.harmonic_dimension(4, 3)
+    assert np.all(np.diff(values) <= 0)
+
+
 def test_fit_time_with_floor_solves_the_floored_decay() -> None:
     mu, lr, thr = 0.01, 2.0, 0.5
     assert ntk.fit_time_with_floor(mu, lr, thr, 0.0) == ntk.fit_time(mu, lr, thr)

@@ -79,6 +79,11 @@ def run_metrics(exp_id: str, cfg: Mapping[str, Any], run_npz: Sequence[str | Pat
         records.append(record)
         runs.append((read_npz(npz), record["scalars"]))
     summary = decide(module, cfg, runs, records)
+    # Checked before the per-seed pass, which would otherwise fail first with a bare KeyError.
+    for claim in summary.get("claims", []):
+        missing = {"id", "passed", "measured", "expected"} - set(claim)
+        if missing:
+            raise ValueError(f"{exp_id}: claim {claim.get('id')!r} lacks {sorted(missing)}")
     seeds = [int(r["seed"]) for r in records]
     per_seed = per_seed_verdicts(module, cfg, records, runs, summary.get("claims", []))
     metrics = {
@@ -96,9 +101,6 @@ def run_metrics(exp_id: str, cfg: Mapping[str, Any], run_npz: Sequence[str | Pat
         **summary,
     }
     for claim in metrics.get("claims", []):
-        missing = {"id", "passed", "measured", "expected"} - set(claim)
-        if missing:
-            raise ValueError(f"{exp_id}: claim {claim.get('id')!r} lacks {sorted(missing)}")
         claim.update(per_seed[claim["id"]])
     write_json(out, metrics)
     return metrics

@@ -31,6 +31,9 @@ Beside the module, ``report/text/lecture/<id>.yaml`` names the slides it reprodu
 "try it" commands (see :mod:`companion.report.lecture`).
 
 Nothing outside the module knows its internals.
+
+Its tests build runs by hand from the law each claim states (the claim passes) and from perturbed
+laws (it fails), so that no mutant of ``summarize`` survives them (``make mutants``).
 """
 
 from __future__ import annotations
