@@ -340,7 +340,7 @@ def test_check_rejects_a_2d_law_too_wide_for_the_quadrature(tiny: dict) -> None:
 @pytest.fixture(scope="module")
 def exact_series(tiny: dict) -> tuple[dict, dict]:
     cfg = _synthetic_cfg(tiny)
-    series = gld_gibbs.summarize(cfg, [_synthetic_run(cfg, 0)])["series"]
+    series = gld_gibbs._summarize_1d(cfg, [_synthetic_run(cfg, 0)])[0]
     return cfg, {key: np.asarray(_nan_for_null(value), dtype=float)
                  for key, value in series.items()}
 
@@ -422,7 +422,7 @@ def test_standard_errors_are_calibrated_on_the_exact_law(exact_series) -> None:
 def test_moment_errors_are_the_spread_of_the_group_replicates(tiny: dict) -> None:
     cfg = _synthetic_cfg(tiny)
     arrays, scalars = _synthetic_run(cfg, 3)
-    series = gld_gibbs.summarize(cfg, [(arrays, scalars)])["series"]
+    series = gld_gibbs._summarize_1d(cfg, [(arrays, scalars)])[0]
     window = gld_gibbs._window(cfg)
     m = arrays["moments"][window].sum(axis=0)  # (P, G, 2)
     n = arrays["counts"][window].sum(axis=(0, -1))  # (P, G)
@@ -442,8 +442,7 @@ def test_the_stationary_kl_is_jackknifed(tiny: dict) -> None:
     # Few chains drawing from (nearly) the Gibbs law itself: the true KL is ~0, the plug-in
     # estimate is biased up by about (B - 1) / (2 N); the jackknife removes that bias.
     cfg = {**_synthetic_cfg(tiny), "n_chains": 256}
-    series = gld_gibbs.summarize(cfg, [_synthetic_run(cfg, 1, law_eta=lambda eta: 1e-4)])[
-        "series"]
+    series = gld_gibbs._summarize_1d(cfg, [_synthetic_run(cfg, 1, law_eta=lambda eta: 1e-4)])[0]
     from companion.theory import gibbs as theory
 
     edges = gld_gibbs._edges(cfg)

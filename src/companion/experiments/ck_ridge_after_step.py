@@ -31,12 +31,13 @@ from typing import Any
 import numpy as np
 
 from companion import memory
+from companion.stats import mean_and_se
 from companion.theory import one_step as theory
 
 ID = "ck_ridge_after_step"
 CATALOG = "C2"
 PART = 3
-SOURCES = ["theory/one_step.py", "nn/one_step.py", "nn/ridge.py", "nn/ensemble.py",
+SOURCES = ["stats.py", "theory/one_step.py", "nn/one_step.py", "nn/ridge.py", "nn/ensemble.py",
            "nn/backprop.py", "nn/parameterisation.py", "nn/activations.py", "nn/losses.py",
            "plots/style.py"]
 FIGURES = ("risk_vs_alpha",)
@@ -189,14 +190,6 @@ def train(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int, dev
 # metrics
 
 
-def _mean_se(values: np.ndarray) -> tuple[np.ndarray, list[float | None]]:
-    """Mean over seeds (axis 0) and its standard error; ``None`` errors from one seed."""
-    mean = values.mean(axis=0)
-    if values.shape[0] < 2:
-        return mean, [None] * mean.size
-    se = values.std(axis=0, ddof=1) / math.sqrt(values.shape[0])
-    return mean, [float(v) for v in se]
-
 
 def _nan_max(values: np.ndarray) -> float:
     """The largest value, NaN (a diverged run) winning, so it fails a ``<`` check."""
@@ -214,7 +207,7 @@ def summarize(cfg: Mapping[str, Any],
 
     series: dict[str, Any] = {"alpha": alphas.tolist(), "eta": etas.tolist()}
     for key in (*_RISKS, "risk_ck0", "risk_ge0"):
-        mean, se = _mean_se(stack(key))
+        mean, se = mean_and_se(stack(key))
         series[key], series[f"{key}_se"] = mean.tolist(), se
     tgt = theory.moments(str(cfg["target"]))
     level = tgt.nonlinear

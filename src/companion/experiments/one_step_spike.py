@@ -23,7 +23,6 @@ Stages:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,12 +30,13 @@ from typing import Any
 import numpy as np
 
 from companion import memory
+from companion.stats import mean_and_se
 from companion.theory import one_step as theory
 
 ID = "one_step_spike"
 CATALOG = "C1"
 PART = 3
-SOURCES = ["theory/one_step.py", "nn/one_step.py", "nn/ensemble.py", "nn/backprop.py",
+SOURCES = ["stats.py", "theory/one_step.py", "nn/one_step.py", "nn/ensemble.py", "nn/backprop.py",
            "nn/parameterisation.py", "nn/activations.py", "nn/losses.py", "plots/style.py"]
 FIGURES = ("spike_vs_eta", "singular_values")
 
@@ -185,14 +185,6 @@ def train(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int, dev
 # metrics
 
 
-def _mean_se(values: np.ndarray) -> tuple[np.ndarray, list[float | None]]:
-    """Mean over seeds (axis 0) and its standard error; ``None`` errors from one seed."""
-    mean = values.mean(axis=0)
-    if values.shape[0] < 2:
-        return mean, [None] * mean.size
-    se = values.std(axis=0, ddof=1) / math.sqrt(values.shape[0])
-    return mean, [float(v) for v in se]
-
 
 def summarize(cfg: Mapping[str, Any],
               runs: Sequence[tuple[Mapping[str, np.ndarray], Mapping[str, Any]]]) -> dict[str, Any]:
@@ -202,9 +194,12 @@ def summarize(cfg: Mapping[str, Any],
     theta1, theta2 = theory.thetas(etas, cfg["activation"], cfg["target"], psi1)
     align_th = theory.alignment_limit(theta1, theta2, psi2)
     sigma1_th = theory.sigma1_limit(theta1, psi2)
-    align, align_se = _mean_se(np.stack([np.asarray(a["alignment"], dtype=float) for a, _ in runs]))
-    sigma1, sigma1_se = _mean_se(np.stack([np.asarray(a["sigma1"], dtype=float) for a, _ in runs]))
-    sigma2, _ = _mean_se(np.stack([np.asarray(a["sigma2"], dtype=float) for a, _ in runs]))
+    def stacked(key: str) -> np.ndarray:
+        return np.stack([np.asarray(a[key], dtype=float) for a, _ in runs])
+
+    align, align_se = mean_and_se(stacked("alignment"))
+    sigma1, sigma1_se = mean_and_se(stacked("sigma1"))
+    sigma2, _ = mean_and_se(stacked("sigma2"))
     ratio = [float(s.get("grad_sv_ratio") or 0.0) for _, s in runs]
     above = theta1 > theory.threshold(psi2)
 
