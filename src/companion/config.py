@@ -57,6 +57,12 @@ def parse_yaml(text: str, where: str) -> Any:
     workflow parse reads the config, the presets and every schema."""
     try:
         return yaml.load(text, Loader=_SAFE_LOADER)
+    except yaml.YAMLError:
+        pass
+    # Parsed again by the pure-Python loader, whose marks point where a person looks (libyaml
+    # puts an unclosed bracket on the line after a one-line --set value).
+    try:
+        return yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
