@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import brentq
 
 
 def cdv_exponent(b: float, r: float) -> float:
@@ -102,6 +101,8 @@ def effective_regularisation(mu: np.ndarray, n: int, lam: float) -> float:
     lo, hi = math.log(lam), math.log(lam + mu.sum() / n)
     if hi - lo < 1e-15:
         return math.exp(hi)
+    from scipy.optimize import brentq  # here: the workflow imports this module at every parse
+
     return math.exp(brentq(excess, lo - 1e-12, hi + 1e-12, xtol=1e-14, rtol=1e-13))
 
 
