@@ -93,6 +93,18 @@ GROUPS = 16
 # configuration
 
 
+def _check_chains_and_range(cfg: Mapping[str, Any], chains_key: str, range_key: str) -> None:
+    """The chains split evenly into the recording groups, and the histogram range is ordered."""
+    from companion.config import ConfigError
+
+    if int(cfg[chains_key]) % GROUPS:
+        raise ConfigError(f"{_SECTION}.{chains_key}: must be a multiple of {GROUPS} (the chains "
+                          f"are recorded in {GROUPS} groups); got {cfg[chains_key]}")
+    lo, hi = (float(v) for v in cfg[range_key])
+    if not lo < hi:
+        raise ConfigError(f"{_SECTION}.{range_key}: must be [lo, hi] with lo < hi; got {[lo, hi]}")
+
+
 def check(cfg: Mapping[str, Any]) -> None:
     """What the JSON Schema cannot say: a confining potential, stable steps, a usable window."""
     from companion.config import ConfigError
@@ -136,12 +148,7 @@ def check(cfg: Mapping[str, Any]) -> None:
                     f"[{r_minus:.3g}, {r_plus:.3g}], where the Euler step overshoots and the "
                     f"chain diverges (at most {MAX_EXPECTED_OVERSHOOTS:g} allowed); use a smaller "
                     "eta or a larger beta")
-    if int(cfg["n_chains"]) % GROUPS:
-        raise ConfigError(f"{_SECTION}.n_chains: must be a multiple of {GROUPS} (the chains are "
-                          f"recorded in {GROUPS} groups); got {cfg['n_chains']}")
-    lo, hi = (float(v) for v in cfg["bin_range"])
-    if not lo < hi:
-        raise ConfigError(f"{_SECTION}.bin_range: must be [lo, hi] with lo < hi; got {[lo, hi]}")
+    _check_chains_and_range(cfg, "n_chains", "bin_range")
     if int(cfg["record_every"]) > int(cfg["n_steps"]):
         raise ConfigError(f"{_SECTION}.record_every: must be <= n_steps = {cfg['n_steps']}")
     if len(_window(cfg)) < 2:
@@ -831,12 +838,7 @@ def _check_2d(cfg: Mapping[str, Any]) -> None:
         bad = [v for v in cfg[key] if not float(v) > 0]
         if bad:
             raise ConfigError(f"{_SECTION}.{key}: every value must be > 0; got {bad}")
-    if int(cfg["n_chains_2d"]) % GROUPS:
-        raise ConfigError(f"{_SECTION}.n_chains_2d: must be a multiple of {GROUPS}; got "
-                          f"{cfg['n_chains_2d']}")
-    lo, hi = (float(v) for v in cfg["bin_range_2d"])
-    if not lo < hi:
-        raise ConfigError(f"{_SECTION}.bin_range_2d: must be [lo, hi] with lo < hi")
+    _check_chains_and_range(cfg, "n_chains_2d", "bin_range_2d")
     start = np.asarray(cfg["init_2d"], dtype=float)
     reach = float(np.linalg.norm(start)) + 5 * float(cfg["init_std"])
     edges = _edges_2d(cfg)
