@@ -21,7 +21,7 @@ lint: setup
 
 # Mutation testing of the verdict and display code against the fast tests (slow: see README).
 mutants: setup
-	python scripts/mutants.py --jobs $(or $(JOBS),1)
+	python scripts/mutants.py --jobs $(or $(JOBS),1) --sample $(or $(SAMPLE),1)
 
 clean:
 	rm -rf results .snakemake mutants

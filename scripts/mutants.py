@@ -8,9 +8,11 @@ it). mutmut has no notion of an equivalent mutant (one that changes no result). 
 only change matches a rule of ``EQUIVALENT`` below (each with its reason) are listed apart and
 left out of the score; every other survivor counts against it and is printed with its diff.
 
-Usage: ``python scripts/mutants.py [--jobs N] [PATTERN ...]``; patterns are mutmut mutant-name
-globs (e.g. ``'companion.theory.gibbs.*'``), by default the decision and display code below.
-``mutmut show NAME`` prints one survivor's diff.
+Usage: ``python scripts/mutants.py [--jobs N] [--sample F] [PATTERN ...]``; patterns are mutmut
+mutant-name globs (e.g. ``'companion.theory.gibbs.*'``), by default the decision and display code
+below. ``--sample F`` runs a fixed share F of each module's mutants (chosen by a hash of the
+mutant's name, so the same mutants on every run) and prints the score with its binomial standard
+error: the whole set takes hours. ``mutmut show NAME`` prints one survivor's diff.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import argparse
 import ast
 import difflib
 import fnmatch
+import hashlib
 import json
+import math
 import os
 import re
 import subprocess
@@ -29,17 +33,35 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Each experiment's decision code is its summarize, its check and their private helpers; train,
-# generate and the figures are tested against references elsewhere and are slow to mutate.
-EXPERIMENTS = ("double_descent_linear", "ntk_lazy_vs_meanfield", "ntk_spectrum_spectral_bias",
-               "gld_gibbs")
+# Each experiment's decision code is its summarize, its check and the module's private helpers
+# they call (directly or through one another); train, generate and the figures are tested
+# against references elsewhere and are slow to mutate.
+EXPERIMENT_DIR = ROOT / "src" / "companion" / "experiments"
+EXPERIMENTS = tuple(sorted(p.stem for p in EXPERIMENT_DIR.glob("*.py") if p.stem != "__init__"))
+
+
+def decision_functions(source: str) -> list[str]:
+    """``summarize``, ``check`` and the module-level functions they reach by name."""
+    tree = ast.parse(source)
+    defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    seen: set[str] = set()
+    todo = [f for f in ("summarize", "check") if f in defs]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo += [n.id for n in ast.walk(defs[name]) if isinstance(n, ast.Name) and n.id in defs]
+    return sorted(seen)
+
+
 DEFAULT_PATTERNS = (
     "companion.theory.*",
     "companion.nn.parameterisation.*",
     "companion.report.context.*",
     "companion.table.*",
     *(f"companion.experiments.{e}.x_{f}__mutmut_*" for e in EXPERIMENTS
-      for f in ("summarize", "check", "_*")),
+      for f in decision_functions((EXPERIMENT_DIR / f"{e}.py").read_text(encoding="utf-8"))),
 )
 # (pattern the removed line matches, pattern the added line matches, why no result changes).
 EQUIVALENT: tuple[tuple[str, str, str], ...] = (
@@ -122,6 +144,21 @@ def results(patterns: tuple[str, ...]) -> dict[str, int | None]:
     return out
 
 
+def sampled(names: list[str], share: float) -> list[str]:
+    """The names whose hash falls in the first ``share`` of the range: the same set on every run,
+    about ``share`` of each module's mutants (a stratified sample)."""
+    if share >= 1.0:
+        return sorted(names)
+    return sorted(n for n in names
+                  if int(hashlib.sha256(n.encode()).hexdigest()[:8], 16) < share * 16 ** 8)
+
+
+def _generate() -> None:
+    """Let mutmut write mutants/ (the mutated copy and its metadata) without testing any mutant."""
+    subprocess.run([sys.executable, "-c", "import mutmut.__main__ as m; m._run(['¤'], 1)"],
+                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def _functions(path: Path) -> dict[str, str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     out = {}
@@ -129,6 +166,10 @@ def _functions(path: Path) -> dict[str, str]:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and "__mutmut_" in node.name:
             out[node.name] = ast.unparse(node).split("\n", 1)[1]  # the body: names differ
     return out
+
+
+def _module(name: str) -> str:
+    return name.split(".x")[0]
 
 
 def diffs(names: list[str]) -> dict[str, tuple[list[str], list[str]]]:
@@ -173,23 +214,41 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1, help="mutmut worker processes")
     parser.add_argument("patterns", nargs="*", default=list(DEFAULT_PATTERNS))
+    parser.add_argument("--sample", type=float, default=1.0,
+                        help="share of each module's mutants to run (default: all)")
     parser.add_argument("--report-only", action="store_true",
                         help="print the last run's results without running mutmut")
     args = parser.parse_args()
     if args.report_only:
-        return summary(tuple(args.patterns), 0.0, 0)
+        return summary(tuple(args.patterns), 0.0, 0, args.sample)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # mutmut sets the path
     env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     start = time.monotonic()
+    targets = list(args.patterns)
+    if args.sample < 1.0:
+        if not results(tuple(args.patterns)):
+            _generate()
+        codes = results(tuple(args.patterns))
+        # A killed mutant stays killed when only tests are added; mutmut itself resets the
+        # results of a function whose source changed. Survivors run again.
+        targets = [n for n in sampled(list(codes), args.sample) if codes[n] not in KILLED]
+        print(f"running {len(targets)} sampled mutants ({args.sample:.0%} of each module)")
+        if not targets:
+            return summary(tuple(args.patterns), 0.0, 0, args.sample)
     run = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children",
-                          str(args.jobs), *args.patterns], cwd=ROOT, env=env,
+                          str(args.jobs), *targets], cwd=ROOT, env=env,
                          stdout=subprocess.DEVNULL)
-    return summary(tuple(args.patterns), (time.monotonic() - start) / 60, run.returncode)
+    return summary(tuple(args.patterns), (time.monotonic() - start) / 60, run.returncode,
+                   args.sample)
 
 
-def summary(patterns: tuple[str, ...], minutes: float, returncode: int) -> int:
-    """Print equivalents, survivors (with their diffs) and the score of ``patterns``' mutants."""
+def summary(patterns: tuple[str, ...], minutes: float, returncode: int,
+            share: float = 1.0) -> int:
+    """Print equivalents, survivors (with their diffs) and the score of ``patterns``' mutants
+    (of the sampled ones when ``share`` < 1), per module and over all."""
     codes = results(patterns)
+    if share < 1.0:
+        codes = {n: codes[n] for n in sampled(list(codes), share)}
     killed = sorted(n for n, c in codes.items() if c in KILLED)
     survivors = sorted(n for n, c in codes.items() if c in SURVIVED)
     other = sorted(n for n, c in codes.items() if c not in KILLED | SURVIVED)
@@ -204,10 +263,19 @@ def summary(patterns: tuple[str, ...], minutes: float, returncode: int) -> int:
               + "\n    + ".join(added))
     for name in other:
         print(f"not decided ({codes[name]}): {name}")
+    for module in sorted({_module(n) for n in codes}):
+        k = sum(_module(n) == module for n in killed)
+        s = sum(_module(n) == module for n in survived)
+        print(f"  {module}: {k} killed, {s} survived"
+              + (f" ({100 * k / (k + s):.1f}%)" if k + s else ""))
     decided = len(killed) + len(survived)
     score = 100 * len(killed) / decided if decided else float("nan")
-    print(f"mutation score: {score:.1f}% ({len(killed)} killed, {len(survived)} survived, "
-          f"{len(equivalent)} equivalent, {len(other)} not decided) in {minutes:.1f} min")
+    # Binomial standard error of a sampled score; none when every mutant ran.
+    error = (f" ± {100 * math.sqrt(score / 100 * (1 - score / 100) / decided):.1f}"
+             if share < 1.0 and decided else "")
+    print(f"mutation score: {score:.1f}%{error} ({len(killed)} killed, {len(survived)} survived, "
+          f"{len(equivalent)} equivalent, {len(other)} not decided) in {minutes:.1f} min"
+          + (f", a {share:.0%} sample of each module" if share < 1.0 else ""))
     return returncode
 
 
