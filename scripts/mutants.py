@@ -159,11 +159,13 @@ def _generate() -> None:
                    cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _functions(path: Path) -> dict[str, str]:
+def _functions(path: Path, wanted: set[str]) -> dict[str, str]:
+    """The bodies of the ``wanted`` functions of mutmut's copy of a module (only those: a
+    module's copy holds thousands of mutant functions)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     out = {}
     for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and "__mutmut_" in node.name:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in wanted:
             out[node.name] = ast.unparse(node).split("\n", 1)[1]  # the body: names differ
     return out
 
@@ -181,7 +183,9 @@ def diffs(names: list[str]) -> dict[str, tuple[list[str], list[str]]]:
                            []).append(name)
     out = {}
     for path, group in by_file.items():
-        bodies = _functions(path)
+        locals_ = {n.rsplit(".", 1)[-1] for n in group}
+        bodies = _functions(path, locals_ | {x.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"
+                                             for x in locals_})
         for name in group:
             local = name.rsplit(".", 1)[-1]
             orig = bodies.get(local.rsplit("__mutmut_", 1)[0] + "__mutmut_orig", "")
