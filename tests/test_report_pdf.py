@@ -35,7 +35,7 @@ def _out(inputs: helpers.ReportInputs, lang: str) -> Path:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    inputs = helpers.build(tmp_path_factory.mktemp("report"))
+    inputs = helpers.build(tmp_path_factory.mktemp("report"), audit=True)
     html, pdfs, warnings = {}, {}, {}
     for lang in helpers.LANGS:
         html[lang] = render_html(lang, inputs.metrics, inputs.figures_root, inputs.benchmarks,
