@@ -10,8 +10,15 @@ from pathlib import Path
 import pytest
 
 from companion import experiments
-from companion.audit import audit_section, audit_seeds, audited, check_audit, post_hoc
-from companion.config import ConfigError, load_config
+from companion.audit import (
+    audit_pool,
+    audit_section,
+    audit_seeds,
+    audited,
+    check_audit,
+    post_hoc,
+)
+from companion.config import ConfigError, load_config, preset_names
 from companion.report import text as textmod
 from companion.report.context import ReportInputError, build_context
 from companion.workflow import check_config
@@ -49,7 +56,7 @@ def test_audited_lists_post_hoc_experiments_in_catalog_order_only_with_seeds() -
     config["audit"] = {"seeds": []}
     assert audited(config, modules) == []
     del config["audit"]
-    assert audit_seeds(config) == [] and audited(config, modules) == []
+    assert audit_pool(config) == [] and audited(config, modules) == []
 
 
 def test_audit_seeds_must_not_be_an_audited_experiments_seed() -> None:
@@ -65,6 +72,34 @@ def test_audit_seeds_must_not_be_an_audited_experiments_seed() -> None:
     check_audit(config, _modules(config, ()))
     config["audit"] = {"seeds": [100]}
     check_audit(config, modules)
+
+
+def test_each_experiment_is_audited_on_as_many_fresh_seeds_as_it_has() -> None:
+    config = copy.deepcopy(TINY)
+    config["audit"] = {"seeds": [100, 101, 102]}
+    config["experiments"]["depth_regions"]["seeds"] = [0, 1]
+    config["experiments"]["gld_gibbs"]["seeds"] = [0]
+    assert audit_seeds(config, "depth_regions") == [100, 101]
+    assert audit_seeds(config, "gld_gibbs") == [100]
+    config["experiments"]["depth_regions"]["seeds"] = [0, 1, 2, 3]
+    modules = _modules(config, ("depth_regions",))
+    with pytest.raises(ConfigError) as err:
+        check_audit(config, modules)
+    message = str(err.value)
+    assert "audit.seeds: 3 seed(s)" in message
+    assert "experiments.depth_regions.seeds has 4" in message
+    config["audit"]["seeds"].append(103)
+    check_audit(config, modules)
+
+
+def test_every_preset_has_a_pool_long_enough_for_every_experiment() -> None:
+    for preset in ("default", *preset_names()):
+        config = load_config(preset)
+        pool = set(audit_pool(config))
+        assert pool, preset
+        for exp_id, section in config["experiments"].items():
+            assert len(section["seeds"]) <= len(pool), (preset, exp_id)
+            assert not pool & set(section["seeds"]), (preset, exp_id)
 
 
 def test_check_config_runs_the_audit_check(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,8 +3,10 @@
 A tolerance (or a threshold, or a setting a verdict depends on) that was picked after looking at
 the preset's seeds may hold on those seeds only. An experiment module names such claims in
 ``POST_HOC: dict[str, str]`` (claim id -> what was chosen, on which seeds, and the frozen value).
-The workflow then runs the experiment's whole chain again on the configuration's ``audit.seeds``
-(seeds no tolerance was chosen on; 100-104 at the default preset) and writes
+The workflow then runs the experiment's whole chain again on fresh seeds, the first k of the
+configuration's pool ``audit.seeds`` (seeds no tolerance was chosen on; 100-109 at the default
+preset) where k is the number of the experiment's own seeds, so the second trial has the power
+of the first one and no more (which also keeps the build's cost at most twice), and writes
 ``results/audit/<id>.json``, a metrics file of the same form; the report prints, per listed
 claim, the value on the preset's seeds, the value on the fresh seeds and the fresh verdict. A
 claim whose tolerance fails on the fresh seeds is not reproduced, whatever the preset's seeds say.
@@ -29,16 +31,22 @@ def post_hoc(module: ModuleType) -> dict[str, str]:
     return dict(found)
 
 
-def audit_seeds(config: Mapping[str, Any]) -> list[int]:
-    """The fresh seeds of the configuration's ``audit`` section (none: no audit)."""
+def audit_pool(config: Mapping[str, Any]) -> list[int]:
+    """The pool of fresh seeds of the configuration's ``audit`` section (none: no audit)."""
     return [int(s) for s in (config.get("audit") or {}).get("seeds", [])]
+
+
+def audit_seeds(config: Mapping[str, Any], exp_id: str) -> list[int]:
+    """The fresh seeds one experiment's audit runs on: the first k of the pool, k being the
+    number of the experiment's own seeds."""
+    return audit_pool(config)[:len(config["experiments"][exp_id]["seeds"])]
 
 
 def audited(config: Mapping[str, Any], modules: Mapping[str, ModuleType] | None = None
             ) -> list[str]:
     """The configured experiments, in catalog order, whose verdicts the audit decides again:
     those with a ``POST_HOC`` entry, when ``audit.seeds`` is not empty."""
-    if not audit_seeds(config):
+    if not audit_pool(config):
         return []
     found = []
     for exp_id in experiments.EXPERIMENTS:
@@ -51,10 +59,18 @@ def audited(config: Mapping[str, Any], modules: Mapping[str, ModuleType] | None 
 
 
 def check_audit(config: Mapping[str, Any], modules: Mapping[str, ModuleType]) -> None:
-    """Fresh seeds must be fresh: none of ``audit.seeds`` may be a seed of an audited
-    experiment; raises :class:`ConfigError` naming both keys."""
-    fresh = set(audit_seeds(config))
+    """Fresh seeds must be fresh and enough: none of ``audit.seeds`` may be a seed of an audited
+    experiment, and the pool must hold as many seeds as each audited experiment has; raises
+    :class:`ConfigError` naming both keys."""
+    pool = audit_pool(config)
+    fresh = set(pool)
     for exp_id in audited(config, modules):
+        wanted = len(config["experiments"][exp_id]["seeds"])
+        if wanted > len(pool):
+            raise ConfigError(
+                f"audit.seeds: {len(pool)} seed(s), but experiments.{exp_id}.seeds has {wanted}; "
+                f"the audit repeats each audited experiment on as many fresh seeds as it has "
+                f"(give audit.seeds at least {wanted} seeds)")
         shared = sorted(fresh & {int(s) for s in config["experiments"][exp_id]["seeds"]})
         if shared:
             raise ConfigError(

@@ -47,7 +47,6 @@ EXPS = [e for e in _registry.EXPERIMENTS if e in config["experiments"]]
 LANGS = list(config["report"]["languages"])
 # The experiments whose post-hoc tolerances are decided again on the audit's fresh seeds.
 AUDITED = audited(config)
-AUDIT_SEEDS = audit_seeds(config)
 
 
 wildcard_constraints:
@@ -75,7 +74,12 @@ def seeds(exp):
 
 def audit_json(w):
     """The section as the audit's metrics job decides it: on the fresh seeds."""
-    return json.dumps(audit_section(section(w.exp), AUDIT_SEEDS), sort_keys=True)
+    return json.dumps(audit_section(section(w.exp), audit_seeds(config, w.exp)), sort_keys=True)
+
+
+def fresh_seeds(exp):
+    """The audit's fresh seeds for one experiment."""
+    return audit_seeds(config, exp)
 
 
 def experiment_sources(w):

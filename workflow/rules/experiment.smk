@@ -89,14 +89,14 @@ rule audit:
     message:
         "audit: {wildcards.exp}'s post-hoc tolerances on fresh seeds {params.seeds}"
     input:
-        runs=lambda w: expand(rules.train.output.npz, exp=w.exp, seed=AUDIT_SEEDS),
-        records=lambda w: expand(rules.train.output.json, exp=w.exp, seed=AUDIT_SEEDS),
+        runs=lambda w: expand(rules.train.output.npz, exp=w.exp, seed=fresh_seeds(w.exp)),
+        records=lambda w: expand(rules.train.output.json, exp=w.exp, seed=fresh_seeds(w.exp)),
         code=experiment_sources,
     output:
         metrics="results/audit/{exp}.json",
     params:
         cfg=audit_json,
-        seeds=",".join(map(str, AUDIT_SEEDS)),
+        seeds=lambda w: ",".join(map(str, fresh_seeds(w.exp))),
     log:
         "results/logs/audit/{exp}.log",
     benchmark:
