@@ -1,7 +1,8 @@
 """The workflow on the tiny preset, for real: build, only-stale reruns, targeted reruns, errors.
 
-One tiny build in a temporary copy serves every test here; each test that edits something
-restores the file (content and mtime) afterwards, so the copy is up to date again.
+One tiny build in a temporary copy (the session fixture ``tiny_build``) serves every test here;
+each test that edits something restores the file (content and mtime) afterwards, so the copy is
+up to date again.
 """
 
 from __future__ import annotations
@@ -25,18 +26,17 @@ from companion.report import lecture as lecturemod
 from companion.report import pdf as pdfmod
 from companion.report import text as textmod
 
-from workflow_helpers import copy_workflow, pending, snakemake
+from workflow_helpers import pending, snakemake
 
 pytestmark = pytest.mark.workflow
 
 B1, D1 = "double_descent_linear", "gld_gibbs"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = copy_workflow(tmp_path_factory.mktemp("workflow"))
-    snakemake(workdir, timeout=900)
-    return workdir
+@pytest.fixture
+def built(tiny_build: Path) -> Path:
+    """The session's tiny build (tests/conftest.py)."""
+    return tiny_build
 
 
 @contextlib.contextmanager
