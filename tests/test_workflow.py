@@ -216,3 +216,23 @@ def test_no_table_splits_after_fewer_than_three_rows(built: Path) -> None:
     for lang in ("ja", "en"):
         document, _ = pdfmod.layout(built / "results" / "report" / f"companion_{lang}.html")
         assert layoutmod.tables_split_early(document) == [], lang
+
+
+def test_post_hoc_claims_are_decided_again_on_fresh_seeds(built: Path) -> None:
+    from companion import experiments as registry
+    from companion.audit import audit_seeds, audited, post_hoc
+    from companion.config import load_config
+
+    config = load_config("tiny")
+    names = audited(config)
+    if not names:
+        pytest.skip("no experiment declares a post-hoc tolerance")
+    html = (built / "results" / "report" / "companion_en.html").read_text(encoding="utf-8")
+    shown = dict(re.findall(r'data-audit-claim="([^"]+)" data-fresh="([^"]+)"', html))
+    for exp_id in names:
+        fresh = json.loads((built / "results" / "audit" / f"{exp_id}.json").read_text())
+        assert fresh["seeds"] == audit_seeds(config, exp_id)
+        assert not set(fresh["seeds"]) & set(config["experiments"][exp_id]["seeds"])
+        verdicts = {c["id"]: c["passed"] for c in fresh["claims"]}
+        for claim_id in post_hoc(registry.get(exp_id)):
+            assert shown[claim_id] == ("pass" if verdicts[claim_id] else "fail"), claim_id
