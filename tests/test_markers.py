@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from conftest import _is_snakemake
 from companion.report import pdf
+from conftest import _is_snakemake
 
 
 @pytest.mark.parametrize(("args", "found"), [
