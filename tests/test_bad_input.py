@@ -166,7 +166,8 @@ def test_the_workflow_rejects_before_any_job(tmp_path, yaml_text: str, named: st
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml_text)
     proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1",
-                           "--directory", str(tmp_path), "--snakefile", str(repo / "Snakefile"), "--configfile",
+                           "--directory", str(tmp_path), "--snakefile", str(repo / "Snakefile"),
+                           "--configfile",
                            str(repo / "config.yaml"), str(repo / "presets" / "tiny.yaml"),
                            str(bad)],
                           cwd=repo, capture_output=True, text=True, timeout=120)
