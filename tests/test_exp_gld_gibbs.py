@@ -570,3 +570,11 @@ def test_the_stationary_kl_is_jackknifed(tiny: dict) -> None:
                       for law, b in zip(sampled, betas, strict=True)])
     z = (np.asarray(series["kl_stationary"]) - truth) / np.asarray(series["kl_stationary_se"])
     assert abs(float(np.mean(z))) < 2.0 and float(np.max(np.abs(z))) < 4.0, z
+
+
+def test_the_memory_estimate_counts_the_2d_kernel(tiny: dict) -> None:
+    # The exact 2-D law's kernel grows like (beta / eta) (its grid spacing is a fraction of
+    # sqrt(2 eta / beta)): a tiny step makes it the metrics job's largest term, named etas_2d.
+    small, _ = gld_gibbs.peak_memory_mb(tiny)["metrics"]
+    big, key = gld_gibbs.peak_memory_mb({**tiny, "etas_2d": [0.001, 0.1]})["metrics"]
+    assert key == "etas_2d" and big > 2000 > 500 > small

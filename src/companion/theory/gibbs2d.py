@@ -10,7 +10,14 @@ outside the histogram's range is what the rest of the grid holds. The grid reach
 Also: a sufficient test of confinement (a positive leading form), the local minima and the basins
 of attraction of the gradient flow on the bins' centres, and the radius beyond which the Euler
 step overshoots (where the unadjusted Langevin algorithm diverges; Mattingly, Stuart and Higham
-2002), with the expected number of chain-steps that reach it. Pure numpy/scipy.
+2002), with the expected number of chain-steps that reach it.
+
+The discrete GLD chain's own stationary law ``pi_eta`` (whose distance to ``pi`` is the O(eta)
+discretisation bias; Vempala and Wibisono 2019, Thm. 1) as in 1-D
+(:func:`companion.theory.gibbs.euler_stationary_law`): a Nyström discretisation of its Gaussian
+transition kernel on a 2-D tensor grid, the stationary vector by Arnoldi iteration, moments and
+bin masses from the Nyström interpolant; its closed form for a quadratic potential (a vector
+AR(1) process) is the test. Pure numpy/scipy.
 """
 
 from __future__ import annotations
