@@ -371,6 +371,23 @@ def summarize(cfg: Mapping[str, Any],
     }
 
 
+# The theory of the 1-D and the 2-D chain, once per process: the metrics job calls summarize on
+# the pooled seeds and again on every seed alone, with the same (beta, eta) pairs.
+@functools.lru_cache(maxsize=64)
+def _gibbs_law(coeffs: tuple[float, ...], beta: float) -> theory.GibbsLaw:
+    return theory.gibbs_law(coeffs, beta)
+
+
+@functools.lru_cache(maxsize=256)
+def _chain_law(coeffs: tuple[float, ...], beta: float, eta: float) -> theory.ChainLaw:
+    return theory.euler_stationary_law(coeffs, beta, eta)
+
+
+@functools.lru_cache(maxsize=256)
+def _relaxation_time(coeffs: tuple[float, ...], beta: float, eta: float) -> float:
+    return theory.euler_relaxation_time(coeffs, beta, eta)
+
+
 def _summarize_1d(cfg: Mapping[str, Any],
                   runs: Sequence[tuple[Mapping[str, np.ndarray], Mapping[str, Any]]]
                   ) -> tuple[dict[str, Any], list[dict[str, Any]], list[list[Any]], list[str]]:
@@ -392,9 +409,10 @@ def _summarize_1d(cfg: Mapping[str, Any],
     nonfinite = np.stack([np.asarray(a["nonfinite"], dtype=float) for a, _ in runs])  # (S,R,P,G)
     n_seeds = counts.shape[0]
 
-    gibbs = {b: theory.gibbs_law(coeffs, b) for b in beta_list}
+    key = tuple(coeffs)
+    gibbs = {b: _gibbs_law(key, b) for b in beta_list}
     q = np.stack([gibbs[b].bin_masses(edges) for b in betas])  # (P, C)
-    euler = [theory.euler_stationary_law(coeffs, b, e) for b, e in zip(betas, etas, strict=True)]
+    euler = [_chain_law(key, float(b), float(e)) for b, e in zip(betas, etas, strict=True)]
     q_eta = np.stack([law.bin_masses(edges) for law in euler])
 
     s: dict[str, Any] = {"beta": betas, "eta": etas, "iterations": steps}
@@ -472,7 +490,7 @@ def _summarize_1d(cfg: Mapping[str, Any],
     eta_grid = np.unique(np.concatenate([np.geomspace(min(eta_list), max(eta_list), _ETA_GRID),
                                          eta_list]))
     s["eta_grid"] = eta_grid
-    grid_laws = [[theory.euler_stationary_law(coeffs, b, e) for e in eta_grid] for b in beta_list]
+    grid_laws = [[_chain_law(key, b, float(e)) for e in eta_grid] for b in beta_list]
     s["kl_euler_grid"] = np.array([[float(theory.binned_kl(law.bin_masses(edges),
                                                            gibbs[b].bin_masses(edges)))
                                     for law in laws] for b, laws in zip(beta_list, grid_laws,
@@ -497,7 +515,7 @@ def _summarize_1d(cfg: Mapping[str, Any],
             for p in range(n_pairs)]
     s["relax_time"] = np.array([f[0] for f in fits])
     s["relax_records"] = np.array([f[1] for f in fits])
-    s["relax_time_theory"] = np.array([theory.euler_relaxation_time(coeffs, b, e)
+    s["relax_time_theory"] = np.array([_relaxation_time(key, float(b), float(e))
                                        for b, e in zip(betas, etas, strict=True)])
 
     # The floor's order: log-log slope of the stationary KL in eta per beta, over the pairs whose
@@ -980,8 +998,7 @@ def _key_2d(coeffs: Sequence[Sequence[float]]) -> tuple[tuple[float, ...], ...]:
 
 @functools.lru_cache(maxsize=64)
 def _chain_law_2d(coeffs: tuple[tuple[float, ...], ...], beta: float, eta: float) -> Any:
-    """The 2-D chain's exact law with its relaxation time, once per process: the metrics job
-    calls summarize on the pooled seeds and again on every seed alone."""
+    """The 2-D chain's exact law with its relaxation time, once per process (as the 1-D ones)."""
     from companion.theory import gibbs2d
 
     return gibbs2d.euler_stationary_law_2d(coeffs, beta, eta, relaxation=True)
