@@ -32,7 +32,7 @@ def test_tiny_preset_end_to_end(tiny: dict, tmp_path) -> None:
     ids = [c["id"] for c in metrics["claims"]]
     assert ids == ["D1.moments_match_chain_law", "D1.relaxation_rate", "D1.floor_grows_with_eta",
                    "D1.floor_order", "D1.mass_at_global_min",
-                   "D1.moments_2d_extrapolate_to_gibbs", "D1.floor_grows_with_eta_2d",
+                   "D1.moments_2d_match_chain_law", "D1.floor_grows_with_eta_2d",
                    "D1.floor_order_2d", "D1.mass_at_global_min_2d"]
     # The 2-D chains moved from the shallowest well towards the Gibbs law too.
     n_pairs_2d = len(tiny["betas_2d"]) * len(tiny["etas_2d"])
@@ -192,19 +192,21 @@ def test_relaxation_fit_recovers_an_exponential() -> None:
     assert np.isnan(tau)
 
 
-# --- the 2-D verdicts on runs built by hand from Gibbs laws ---------------------------------------
+# --- the 2-D verdicts on runs built by hand from the 2-D chain's exact law ---------------------
 
 def _synthetic_cfg_2d(tiny: dict) -> dict:
     return {**tiny, "seeds": [0], "betas_2d": [2.0, 8.0], "etas_2d": [0.03, 0.06, 0.12],
-            "n_chains_2d": 8192, "n_steps": 200, "record_every": 20, "window_frac": 0.5}
+            "n_chains_2d": 65536, "n_steps": 200, "record_every": 20, "window_frac": 0.5}
 
 
-def _synthetic_run_2d(cfg: dict, seed: int, weight=lambda eta: 2.0 * eta,
-                      start_share: float = 0.0) -> dict:
-    """2-D arrays whose chains are, at every record, independent draws from the mixture
-    ``(1 - w) pi_beta + w pi_{beta/2}`` with ``w = weight(eta)``: a bias linear in eta (density
-    error O(eta), KL O(eta^2)) for the default ``weight``. A share ``start_share`` of the chains
-    instead sits at the initial well whatever eta is (a bias that does not vanish as eta -> 0)."""
+def _synthetic_run_2d(cfg: dict, seed: int, law_eta=lambda eta: eta, mean_shift: float = 0.0,
+                      start_share: float = 0.0, gibbs: bool = False) -> dict:
+    """2-D arrays whose chains are, at every record, independent draws from the discrete chain's
+    exact stationary law pi_eta (its Nyström interpolant: a node by its weight, then one Gaussian
+    step from it) at the step size ``law_eta(eta)`` (the identity for the exact law), moved by
+    ``mean_shift`` along x; with ``gibbs`` from the Gibbs law instead (uniform in its quadrature
+    cells). A share ``start_share`` of the chains instead sits at the initial well. Only the
+    window's records enter the verdicts: the records before it repeat the first one's draws."""
     from companion.theory import gibbs2d
 
     rng = np.random.default_rng(seed)
@@ -212,30 +214,32 @@ def _synthetic_run_2d(cfg: dict, seed: int, weight=lambda eta: 2.0 * eta,
     steps = gld_gibbs._record_steps(cfg)
     window = set(gld_gibbs._window(cfg).tolist())
     edges = gld_gibbs._edges_2d(cfg)
-    coeffs = gld_gibbs._square(cfg["potential_2d"])
+    key = gld_gibbs._key_2d(gld_gibbs._square(cfg["potential_2d"]))
     b = len(edges) - 1
     g, n = gld_gibbs.GROUPS, cfg["n_chains_2d"] // gld_gibbs.GROUPS
     n_rec, n_pairs = len(steps), len(betas)
     curve = np.zeros((n_rec, n_pairs, b * b + 1), dtype=np.int64)
     win = np.zeros((n_pairs, g, b * b + 1), dtype=np.int64)
     moments = np.zeros((n_rec, n_pairs, g, 5))
-    laws = {}
     for p, (beta, eta) in enumerate(zip(betas, etas, strict=True)):
-        for bb in (beta, beta / 2):
-            laws.setdefault(bb, gibbs2d.GibbsLaw2D.of(coeffs, bb, edges, sub=4))
-        w = weight(eta)
+        if gibbs:
+            law = gibbs2d.GibbsLaw2D.of(key, float(beta), edges, sub=4)
+            xx, yy = np.meshgrid(law.x, law.y, indexing="ij")
+            centres = np.stack([xx.ravel(), yy.ravel()], 1)
+        else:
+            law = gld_gibbs._chain_law_2d(key, float(beta), float(law_eta(eta)))
+            centres = law.targets
+        w = law.weights.ravel()
         for r in range(n_rec):
-            law_a, law_b = laws[beta], laws[beta / 2]
-            pick_b = rng.random(g * n) < w
-            flat_a = rng.choice(law_a.weights.size, size=g * n, p=law_a.weights.ravel())
-            flat_b = rng.choice(law_b.weights.size, size=g * n, p=law_b.weights.ravel())
-            ia = np.stack(np.unravel_index(flat_a, law_a.weights.shape), -1)
-            ib = np.stack(np.unravel_index(flat_b, law_b.weights.shape), -1)
-            pa = np.stack([law_a.x[ia[:, 0]], law_a.y[ia[:, 1]]], -1)
-            pb = np.stack([law_b.x[ib[:, 0]], law_b.y[ib[:, 1]]], -1)
-            x = np.where(pick_b[:, None], pb, pa)
-            x = x + law_a.h * (rng.random(x.shape) - 0.5) * np.where(pick_b, law_b.h / law_a.h,
-                                                                     1.0)[:, None]
+            if 0 < r < min(window):
+                curve[r, p], moments[r, p] = curve[0, p], moments[0, p]
+                continue
+            nodes = rng.choice(w.size, size=g * n, p=w)
+            if gibbs:  # uniform in the cell
+                x = centres[nodes] + law.h * (rng.random((g * n, 2)) - 0.5)
+            else:  # one Gaussian step from the node
+                x = centres[nodes] + law.sigma * rng.normal(size=(g * n, 2))
+            x[:, 0] += mean_shift
             stuck = rng.random(g * n) < start_share
             at_start = np.asarray(cfg["init_2d"]) + 0.1 * rng.normal(size=x.shape)
             x = np.where(stuck[:, None], at_start, x)
@@ -256,48 +260,158 @@ def _synthetic_run_2d(cfg: dict, seed: int, weight=lambda eta: 2.0 * eta,
             "moments_2d": moments, "nonfinite_2d": np.zeros((n_rec, n_pairs, g))}
 
 
+def _series_2d(cfg: dict, arrays: dict) -> dict:
+    return gld_gibbs._summarize_2d(cfg, [(arrays, {})], gld_gibbs._window(cfg))
+
+
 def _verdicts_2d(cfg: dict, arrays: dict) -> dict[str, dict]:
-    s = gld_gibbs._summarize_2d(cfg, [(arrays, {})], gld_gibbs._window(cfg))
-    return {c["id"]: c for c in gld_gibbs._claims_2d(cfg, s)}
+    return {c["id"]: c for c in gld_gibbs._claims_2d(cfg, _series_2d(cfg, arrays))}
 
 
 @pytest.fixture(scope="module")
-def synthetic_2d(tiny: dict) -> tuple[dict, dict]:
+def synthetic_2d(tiny: dict) -> tuple[dict, dict, dict]:
     cfg = _synthetic_cfg_2d(tiny)
-    return cfg, _verdicts_2d(cfg, _synthetic_run_2d(cfg, 0))
+    series = _series_2d(cfg, _synthetic_run_2d(cfg, 0))
+    return cfg, series, {c["id"]: c for c in gld_gibbs._claims_2d(cfg, series)}
 
 
-def test_a_bias_linear_in_eta_passes_every_2d_verdict(synthetic_2d) -> None:
-    _, claims = synthetic_2d
-    assert set(claims) == {"D1.moments_2d_extrapolate_to_gibbs", "D1.floor_grows_with_eta_2d",
+def test_the_exact_2d_chain_law_passes_every_2d_verdict(synthetic_2d) -> None:
+    _, _, claims = synthetic_2d
+    assert set(claims) == {"D1.moments_2d_match_chain_law", "D1.floor_grows_with_eta_2d",
                            "D1.floor_order_2d", "D1.mass_at_global_min_2d"}
     failed = {k: c["detail"] for k, c in claims.items() if not c["passed"]}
     assert not failed, failed
+    # The floor's slopes are those of the exact law, a little above the asymptotic 2.
+    slopes = claims["D1.floor_order_2d"]["context"]["slope_theory"]
+    assert all(2.0 < t < 2.5 for t in slopes), slopes
 
 
-def test_a_bias_that_does_not_vanish_with_eta_fails_the_2d_moments(synthetic_2d) -> None:
-    cfg, _ = synthetic_2d
-    claims = _verdicts_2d(cfg, _synthetic_run_2d(cfg, 1, weight=lambda eta: 0.1 + 2.0 * eta))
-    assert not claims["D1.moments_2d_extrapolate_to_gibbs"]["passed"]
+def test_a_mean_off_by_a_twentieth_fails_the_2d_moments(synthetic_2d) -> None:
+    cfg, _, _ = synthetic_2d
+    claims = _verdicts_2d(cfg, _synthetic_run_2d(cfg, 1, mean_shift=0.05))
+    assert not claims["D1.moments_2d_match_chain_law"]["passed"]
+    assert "(mean_x at beta" in claims["D1.moments_2d_match_chain_law"]["detail"]
+
+
+@pytest.fixture(scope="module")
+def gibbs_2d(synthetic_2d) -> tuple[dict, dict]:
+    """Chains drawn from the Gibbs law itself (the eta -> 0 limit) instead of pi_eta."""
+    cfg, _, _ = synthetic_2d
+    return cfg, _series_2d(cfg, _synthetic_run_2d(cfg, 2, gibbs=True))
+
+
+def test_the_gibbs_law_instead_of_the_chain_law_fails_the_2d_moments(gibbs_2d) -> None:
+    # The O(eta) bias of pi_eta is what the chains must show: the Gibbs law lacks it.
+    cfg, s = gibbs_2d
+    claims = {c["id"]: c for c in gld_gibbs._claims_2d(cfg, s)}
+    assert not claims["D1.moments_2d_match_chain_law"]["passed"]
 
 
 def test_a_floor_of_order_eta_fails_the_2d_order(synthetic_2d) -> None:
-    cfg, _ = synthetic_2d
-    claims = _verdicts_2d(cfg, _synthetic_run_2d(cfg, 2, weight=lambda eta: np.sqrt(0.3 * eta)))
+    # The two smaller steps sample the same chain law (eta = 0.06): over eta = 0.03, 0.06, 0.12
+    # the fitted slope is then about half the exact one.
+    cfg, _, _ = synthetic_2d
+    claims = _verdicts_2d(cfg, _synthetic_run_2d(cfg, 3, law_eta=lambda eta: max(eta, 0.06)))
     assert not claims["D1.floor_order_2d"]["passed"]
-    assert claims["D1.floor_order_2d"]["measured"] < 1.5
+    assert claims["D1.floor_order_2d"]["measured"] > 0.5
 
 
 def test_a_floor_falling_with_eta_fails_the_2d_growth(synthetic_2d) -> None:
-    cfg, _ = synthetic_2d
-    claims = _verdicts_2d(cfg, _synthetic_run_2d(cfg, 3, weight=lambda eta: 0.3 - 2.0 * eta))
+    # The step sizes' chain laws in reverse order.
+    cfg, _, _ = synthetic_2d
+    claims = _verdicts_2d(cfg, _synthetic_run_2d(cfg, 4, law_eta=lambda eta: 0.0036 / eta))
     assert not claims["D1.floor_grows_with_eta_2d"]["passed"]
 
 
 def test_chains_left_in_the_start_well_fail_the_2d_basin(synthetic_2d) -> None:
-    cfg, _ = synthetic_2d
-    claims = _verdicts_2d(cfg, _synthetic_run_2d(cfg, 4, start_share=0.1))
+    cfg, _, _ = synthetic_2d
+    claims = _verdicts_2d(cfg, _synthetic_run_2d(cfg, 5, start_share=0.1))
     assert not claims["D1.mass_at_global_min_2d"]["passed"]
+
+
+def _decide_2d(cfg: dict, s: dict, **changes) -> dict[str, dict]:
+    s = {k: np.array(v, dtype=float, copy=True) if isinstance(v, np.ndarray) else v
+         for k, v in s.items()}
+    for key, (index, value) in changes.items():
+        s[key][index] = value
+    return {c["id"]: c for c in gld_gibbs._claims_2d(cfg, s)}
+
+
+def test_a_2d_moment_just_beyond_the_bar_fails(synthetic_2d) -> None:
+    cfg, s, _ = synthetic_2d
+    z_max = float(cfg["z_max"])
+    for stat in ("mean_y", "var_x", "cov_xy"):
+        # 1.5 z_max standard errors off at one pair (t on 15 d.o.f. makes |z| a little smaller).
+        off = s[f"{stat}_euler_2d"][4] + 1.5 * z_max * s[f"{stat}_chains_2d_se"][4]
+        claim = _decide_2d(cfg, s, **{f"{stat}_chains_2d": (4, off)})[
+            "D1.moments_2d_match_chain_law"]
+        assert not claim["passed"] and z_max < claim["measured"] < 1.5 * z_max, stat
+        assert f"({stat} at beta = 8, eta = 0.06" in claim["detail"], claim["detail"]
+
+
+def test_the_2d_basin_claim_compares_with_the_chain_law_and_needs_a_majority(synthetic_2d) -> None:
+    cfg, s, _ = synthetic_2d
+    p = 3  # beta = 8, eta = 0.03
+    se = s["basin_chains_2d_se"][p]
+    agree = _decide_2d(cfg, s, basin_chains_2d=(p, 0.6), basin_euler_2d=(p, 0.6),
+                       basin_gibbs_2d=(p, 0.9))
+    assert agree["D1.mass_at_global_min_2d"]["passed"]
+    off = _decide_2d(cfg, s, basin_chains_2d=(p, 0.6), basin_euler_2d=(p, 0.6 + 10 * se),
+                     basin_gibbs_2d=(p, 0.6))
+    assert not off["D1.mass_at_global_min_2d"]["passed"]
+    minority = _decide_2d(cfg, s, basin_chains_2d=(p, 0.45), basin_euler_2d=(p, 0.45))
+    assert not minority["D1.mass_at_global_min_2d"]["passed"]
+
+
+def test_a_2d_floor_that_stops_growing_at_one_beta_fails(synthetic_2d) -> None:
+    cfg, s, _ = synthetic_2d
+    claim = _decide_2d(cfg, s, kl_stationary_2d=(2, s["kl_stationary_2d"][1]))
+    assert not claim["D1.floor_grows_with_eta_2d"]["passed"]
+    assert claim["D1.floor_grows_with_eta_2d"]["measured"] == pytest.approx(0.5)
+
+
+def test_the_2d_floor_order_is_judged_against_the_exact_slope(synthetic_2d) -> None:
+    cfg, s, _ = synthetic_2d
+    tol = float(cfg["floor_slope_tol"])
+    exact = s["floor_slope_theory_2d"]
+    # Within the tolerance of the exact slope passes, beyond it fails, whichever side.
+    inside = _decide_2d(cfg, s, floor_slope_2d=(0, exact[0] - 0.9 * tol))["D1.floor_order_2d"]
+    assert inside["passed"] and inside["measured"] == pytest.approx(0.9 * tol)
+    outside = _decide_2d(cfg, s, floor_slope_2d=(1, exact[1] + 1.1 * tol))["D1.floor_order_2d"]
+    assert not outside["passed"] and outside["measured"] == pytest.approx(1.1 * tol)
+    # An unresolved beta is left out; the other still decides.
+    one = _decide_2d(cfg, s, floor_slope_2d=(0, np.nan))["D1.floor_order_2d"]
+    assert one["passed"] and one["measured"] == pytest.approx(abs(s["floor_slope_2d"][1]
+                                                                  - exact[1]))
+    assert one["context"]["slope"][0] is None
+
+
+def test_no_resolved_floor_fails_the_order_in_1d_and_2d(synthetic_2d, exact_series) -> None:
+    # Every floor within 2 se of zero: no slope is fitted, the order is not shown.
+    cfg, s, _ = synthetic_2d
+    claim = _decide_2d(cfg, s, floor_slope_2d=(slice(None), np.nan))["D1.floor_order_2d"]
+    assert not claim["passed"] and claim["measured"] == 1e9
+    assert "unresolved" in claim["detail"]
+    cfg1, s1 = exact_series
+    claim = _decide(cfg1, s1, floor_slope=(slice(None), np.nan))["D1.floor_order"]
+    assert not claim["passed"] and claim["measured"] == 1e9
+    assert "unresolved" in claim["detail"]
+
+
+def test_chains_at_the_gibbs_law_leave_the_2d_floor_unresolved(gibbs_2d) -> None:
+    # Drawn from the Gibbs law itself the stationary KLs are ~0 within their errors: the
+    # summary fits no slope, takes the exact slope over all etas, and the order claim fails on
+    # its fallback.
+    cfg, s = gibbs_2d
+    assert np.all(s["kl_stationary_2d"] < 2 * s["kl_stationary_2d_se"])
+    assert np.isnan(s["floor_slope_2d"]).all() and np.isnan(s["floor_slope_2d_se"]).all()
+    betas, etas = np.asarray(s["beta_2d"]), np.asarray(s["eta_2d"])
+    for i, b in enumerate(s["betas_2d"]):
+        idx = betas == b
+        exact = np.polyfit(np.log(etas[idx]), np.log(s["kl_euler_2d"][idx]), 1)[0]
+        assert s["floor_slope_theory_2d"][i] == pytest.approx(exact, rel=1e-12)
+    claim = {c["id"]: c for c in gld_gibbs._claims_2d(cfg, s)}["D1.floor_order_2d"]
+    assert not claim["passed"] and claim["measured"] == 1e9
 
 
 def test_check_rejects_a_2d_potential_that_does_not_confine(tiny: dict) -> None:
@@ -314,14 +428,16 @@ def test_check_rejects_a_2d_step_size_that_diverges(tiny: dict) -> None:
         gld_gibbs.check(cfg)
 
 
-def test_extrapolation_and_slope_helpers() -> None:
-    est, err = gld_gibbs.extrapolate_to_zero((0.03, 0.06), (np.array(1.3), np.array(1.6)),
-                                             (np.array(0.01), np.array(0.01)))
-    assert float(est) == pytest.approx(1.0)
-    assert float(err) == pytest.approx(np.hypot(0.06 * 0.01, 0.03 * 0.01) / 0.03)
+def test_the_slope_helper_is_the_unweighted_fit_with_a_delta_method_error() -> None:
     x = np.array([0.1, 0.2, 0.4])
     slope, _ = gld_gibbs.loglog_slope(x, 3.0 * x ** 2, np.full(3, 1e-3))
     assert slope == pytest.approx(2.0)
+    # As np.polyfit (the 1-D case's fit), whatever the standard errors.
+    y, y_se = np.array([1.0, 4.5, 14.0]), np.array([0.01, 0.5, 0.2])
+    slope, se = gld_gibbs.loglog_slope(x, y, y_se)
+    assert slope == pytest.approx(np.polyfit(np.log(x), np.log(y), 1)[0], rel=1e-12)
+    d = np.log(x) - np.log(x).mean()
+    assert se == pytest.approx(np.sqrt(np.sum(d ** 2 * (y_se / y) ** 2)) / np.sum(d ** 2))
     # Two points with relative errors r1, r2: se = sqrt(r1^2 + r2^2) / log(x2 / x1).
     slope, se = gld_gibbs.loglog_slope(np.array([1.0, 2.0]), np.array([1.0, 4.0]),
                                        np.array([0.1, 0.2]))
@@ -454,3 +570,11 @@ def test_the_stationary_kl_is_jackknifed(tiny: dict) -> None:
                       for law, b in zip(sampled, betas, strict=True)])
     z = (np.asarray(series["kl_stationary"]) - truth) / np.asarray(series["kl_stationary_se"])
     assert abs(float(np.mean(z))) < 2.0 and float(np.max(np.abs(z))) < 4.0, z
+
+
+def test_the_memory_estimate_counts_the_2d_kernel(tiny: dict) -> None:
+    # The exact 2-D law's kernel grows like (beta / eta) (its grid spacing is a fraction of
+    # sqrt(2 eta / beta)): a tiny step makes it the metrics job's largest term, named etas_2d.
+    small, _ = gld_gibbs.peak_memory_mb(tiny)["metrics"]
+    big, key = gld_gibbs.peak_memory_mb({**tiny, "etas_2d": [0.001, 0.1]})["metrics"]
+    assert key == "etas_2d" and big > 2000 > 500 > small

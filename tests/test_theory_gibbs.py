@@ -234,3 +234,31 @@ def test_jackknife_works_from_two_groups() -> None:
     loo = np.array([gibbs.binned_kl(groups[1], q), gibbs.binned_kl(groups[0], q)])
     assert estimate == pytest.approx(2 * gibbs.binned_kl(groups.sum(0), q) - loo.mean())
     assert stderr == pytest.approx(math.sqrt(0.5 * ((loo - loo.mean()) ** 2).sum()))
+
+
+def test_gaussian_kernel_rows_are_normalised_and_centred() -> None:
+    grid = np.linspace(-3.0, 3.0, 121)
+    centres = np.array([0.013, -2.96, 1.5])
+    cols, vals, valid = gibbs.gaussian_kernel_rows(grid, centres, 0.1, 6.0)
+    # 6 widths of 2 nodes each on either side (the ceiling of 12 + round-off may add one).
+    assert cols.shape == vals.shape == valid.shape and cols.shape[1] in (25, 27)
+    np.testing.assert_allclose(vals.sum(axis=1), 1.0, rtol=1e-14)
+    # Inside the grid the kernel's discrete mean and variance are the Gaussian's: the trapezoid
+    # rule on a Gaussian sampled at half its width errs by ~exp(-2 pi^2 4), the cut at about 6
+    # widths (around the nearest node, so not quite symmetric) by ~1e-9.
+    for k in (0, 2):
+        mean = vals[k] @ grid[cols[k]]
+        assert mean == pytest.approx(centres[k], abs=1e-9)
+        assert vals[k] @ (grid[cols[k]] - mean) ** 2 == pytest.approx(0.01, rel=1e-6)
+    # Near the edge the nodes off the grid get no weight.
+    assert not valid[1].all() and np.all(vals[1][~valid[1]] == 0.0)
+
+
+def test_stationary_vector_refuses_a_solve_that_did_not_converge() -> None:
+    _, kernel = gibbs.euler_transition_matrix([0.0, 0.0, 0.5], 1.0, 0.1)
+    start = np.ones(kernel.shape[0])
+    p, moduli = gibbs.stationary_vector(kernel, start, n_eigenvalues=2)
+    assert p.sum() == pytest.approx(1.0) and moduli[0] == pytest.approx(1.0, abs=1e-10)
+    assert moduli[1] == pytest.approx(1.0 - 0.1, rel=1e-6)  # the AR(1) coefficient 1 - eta a
+    with pytest.raises(ValueError, match="did not converge"):
+        gibbs.stationary_vector(kernel, start, max_residual=0.0)

@@ -71,3 +71,88 @@ def test_overshoot_radius_of_a_quadratic_and_a_quartic() -> None:
     law = gibbs2d.GibbsLaw2D.of(quartic, 1.0, EDGES)
     assert gibbs2d.euler_overshoot_probability(law, quartic, 0.1) < 1e-9
     assert gibbs2d.euler_overshoot_probability(law, quartic, 1.5) > 1e-3
+
+
+# --- the discrete chain's stationary law (Nyström) ------------------------------------------------
+
+def test_quadratic_closed_form_solves_the_discrete_lyapunov_equation() -> None:
+    from scipy.linalg import solve_discrete_lyapunov
+
+    beta, eta = 2.0, 0.3
+    m = np.eye(2) - eta * H
+    s = gibbs2d.euler_quadratic_stationary_covariance(H, beta, eta)
+    np.testing.assert_allclose(s, solve_discrete_lyapunov(m, 2 * eta / beta * np.eye(2)),
+                               rtol=1e-12)
+    # eta -> 0: the Gibbs covariance H^-1 / beta, with a relative bias of order eta.
+    small = gibbs2d.euler_quadratic_stationary_covariance(H, beta, 1e-6)
+    np.testing.assert_allclose(small, np.linalg.inv(H) / beta, rtol=1e-5)
+    with pytest.raises(ValueError, match="no stationary law"):
+        gibbs2d.euler_quadratic_stationary_covariance(H, beta, 0.9)  # eta lambda_max = 2.05
+
+
+@pytest.mark.parametrize(("beta", "eta"), [(1.0, 0.1), (4.0, 0.6), (20.0, 0.05)])
+def test_nystrom_law_of_a_quadratic_is_the_vector_ar1(beta: float, eta: float) -> None:
+    # The chain X' = (I - eta H) X - eta b + sqrt(2 eta / beta) xi is Gaussian AR(1): its law is
+    # N(-H^-1 b, S) with S of the closed form, and its slowest mode decays like the largest
+    # eigenvalue 1 - eta lambda_min(H) of I - eta H. Stated tolerances: 1e-6 relative on the
+    # covariance and the relaxation time, 1e-8 on the mean, 1e-6 relative on a bin's mass.
+    law = gibbs2d.euler_stationary_law_2d(QUADRATIC, beta, eta, relaxation=True)
+    mean = -np.linalg.solve(H, B)
+    cov = gibbs2d.euler_quadratic_stationary_covariance(H, beta, eta)
+    np.testing.assert_allclose(law.mean, mean, atol=1e-8)
+    np.testing.assert_allclose(law.covariance, cov, rtol=1e-6)
+    mu = 1.0 - eta * np.linalg.eigvalsh(H)
+    assert law.relaxation_time == pytest.approx(-eta / np.log(np.abs(mu).max()), rel=1e-6)
+    assert law.weights.sum() == pytest.approx(1.0, abs=1e-12) and law.weights.min() >= 0
+    masses = law.bin_masses(EDGES)
+    assert masses.sum() == pytest.approx(1.0, abs=1e-12) and masses.min() >= 0
+    gauss = multivariate_normal(mean, cov, abseps=1e-12, releps=1e-12)
+    i, j = 14, 16
+    lo, hi = EDGES[[i, j]], EDGES[[i + 1, j + 1]]
+    exact = (gauss.cdf(hi) - gauss.cdf([lo[0], hi[1]]) - gauss.cdf([hi[0], lo[1]])
+             + gauss.cdf(lo))
+    assert masses[i * 30 + j] == pytest.approx(exact, rel=1e-6)
+
+
+def test_nystrom_law_of_four_wells_is_converged_in_its_grid() -> None:
+    # Twice as many points per kernel width and a kernel cut at 8 widths instead of 6 change
+    # the moments and the bin masses by less than 1e-7: the default grid's error is far below
+    # the chains' standard errors (~1e-3).
+    beta, eta = 2.0, 0.12
+    coarse = gibbs2d.euler_stationary_law_2d(FOUR_WELLS, beta, eta)
+    fine = gibbs2d.euler_stationary_law_2d(FOUR_WELLS, beta, eta, points_per_sigma=3.0,
+                                           kernel_sigmas=8.0)
+    assert fine.weights.size > 3 * coarse.weights.size
+    np.testing.assert_allclose(coarse.mean, fine.mean, atol=1e-7)
+    np.testing.assert_allclose(coarse.covariance, fine.covariance, atol=1e-7)
+    np.testing.assert_allclose(coarse.bin_masses(EDGES), fine.bin_masses(EDGES), atol=1e-7)
+    # pi_eta is within O(eta) of the Gibbs law, not equal to it.
+    gibbs = gibbs2d.GibbsLaw2D.of(FOUR_WELLS, beta, EDGES)
+    gap = np.abs(coarse.covariance - gibbs.covariance).max()
+    assert 1e-3 < gap < 0.1
+
+
+def test_sublevel_box_of_a_quadratic() -> None:
+    # {L - min L <= c} is the ellipse (z - m)^T H (z - m) <= 2 c: half-widths sqrt(2 c H^-1_kk).
+    level = 3.0
+    x_lo, x_hi, y_lo, y_hi = gibbs2d.sublevel_box(QUADRATIC, level)
+    mean = -np.linalg.solve(H, B)
+    half = np.sqrt(2 * level * np.diag(np.linalg.inv(H)))
+    cell = 2 * gibbs2d._escape_radius(QUADRATIC, level) / (gibbs2d._BOX_GRID - 1)
+    for got, want in ((x_lo, mean[0] - half[0]), (y_lo, mean[1] - half[1])):
+        assert want - 2 * cell <= got <= want
+    for got, want in ((x_hi, mean[0] + half[0]), (y_hi, mean[1] + half[1])):
+        assert want <= got <= want + 2 * cell
+
+
+def test_the_grid_stays_inside_the_overshoot_radius() -> None:
+    quartic = np.zeros((5, 5))
+    quartic[4, 0] = quartic[0, 4] = 0.25
+    x, y = gibbs2d.chain_grid(quartic, 0.5, 0.3)
+    r = gibbs2d.euler_overshoot_radius(quartic, 0.3)
+    assert max(abs(x[0]), x[-1], abs(y[0]), y[-1]) <= 0.99 * r + (x[1] - x[0])
+    assert gibbs2d.chain_grid_nodes(quartic, 0.5, 0.3) == len(x) * len(y)
+    # At most 2 (ceil(6 x 1.5) + 1) + 1 = 21 entries per axis (the ceiling of 9 + round-off).
+    assert gibbs2d.kernel_entries_per_node() == 21 ** 2
+    *_, kernel = gibbs2d.euler_transition_matrix_2d(quartic, 0.5, 0.3)
+    assert kernel.nnz <= gibbs2d.kernel_entries_per_node() * kernel.shape[0]

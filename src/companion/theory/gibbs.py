@@ -254,6 +254,61 @@ class ChainLaw:
         return np.diff(np.concatenate([[0.0], inner, [1.0]]))
 
 
+def gaussian_kernel_rows(grid: np.ndarray, centres: np.ndarray, sigma: float,
+                         kernel_sigmas: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(cols, vals, valid)``: the Gaussian ``N(centre, sigma^2)`` sampled on a uniform grid.
+
+    One row per centre: the ``2 half + 1`` grid nodes nearest to it (``half`` covering
+    ``kernel_sigmas`` widths), their indices ``cols`` (clipped into the grid), the kernel's values
+    there renormalised to sum to 1 (``vals``, 0 where the node would fall off the grid) and the
+    mask ``valid`` of the nodes that lie on it. The rows of the Nyström discretisation of the
+    chain's transition kernel, in 1-D (:func:`euler_transition_matrix`) and per axis in 2-D
+    (:func:`companion.theory.gibbs2d.euler_transition_matrix_2d`).
+    """
+    n = len(grid)
+    h = grid[1] - grid[0]
+    half = int(np.ceil(kernel_sigmas * sigma / h))
+    offsets = np.arange(-half, half + 1)
+    centre = np.rint((centres - grid[0]) / h).astype(np.int64)
+    cols = centre[:, None] + offsets[None, :]  # (len(centres), 2 half + 1)
+    valid = (cols >= 0) & (cols < n)
+    cols_c = np.clip(cols, 0, n - 1)
+    vals = np.where(valid, np.exp(-0.5 * ((grid[cols_c] - centres[:, None]) / sigma) ** 2), 0.0)
+    return cols_c, vals / vals.sum(axis=1, keepdims=True), valid
+
+
+def stationary_vector(kernel: object, start: np.ndarray, n_eigenvalues: int = 1,
+                      tol: float = 1e-12,
+                      max_residual: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
+    """``(p, moduli)``: the stationary law ``p = K^T p`` (``sum p = 1``) of a row-stochastic
+    sparse ``K``, and the moduli of its ``n_eigenvalues`` leading eigenvalues, largest first.
+
+    The left Perron vector, by implicitly restarted Arnoldi iteration on ``K^T`` (ARPACK;
+    Lehoucq, Sorensen and Yang 1998, ARPACK Users' Guide, ch. 4), started from ``start`` (a
+    guess such as the Gibbs law at the nodes; a fixed start also makes the result the same in
+    every run). Unlike the power iteration, whose error falls like ``|lambda_2|^k`` (thousands of
+    steps for a chain that crosses a barrier slowly), the Krylov space separates the eigenvalue 1
+    from ``lambda_2`` in tens of products; asking for ``lambda_2`` too (``n_eigenvalues >= 2``,
+    the spectral gap of :func:`euler_relaxation_time`) costs about half as many again. Raises
+    ``ValueError`` when ``|K^T p - p|_1`` exceeds ``max_residual``.
+    """
+    from scipy.sparse.linalg import eigs
+
+    kernel_t = kernel.T  # CSC view of a CSR matrix: its products need no copy
+    start = np.asarray(start, dtype=float)
+    values, vectors = eigs(kernel_t, k=n_eigenvalues, which="LM", v0=start / start.sum(),
+                           tol=tol, ncv=min(30, kernel_t.shape[0] - 1), maxiter=2000)
+    order = np.argsort(-np.abs(values))
+    p = np.real(vectors[:, order[0]])
+    p = np.clip(p / p.sum(), 0.0, None)
+    p = p / p.sum()
+    residual = float(np.abs(kernel_t @ p - p).sum())
+    if not residual <= max_residual:
+        raise ValueError(f"the stationary vector did not converge: |K^T p - p|_1 = "
+                         f"{residual:.3g} > {max_residual:g}")
+    return p, np.abs(values[order])
+
+
 def euler_transition_matrix(coeffs: Sequence[float], beta: float, eta: float,
                             points_per_sigma: float = 8.0, kernel_sigmas: float = 10.0,
                             max_points: int = 20_001) -> tuple[np.ndarray, object]:
@@ -282,19 +337,11 @@ def euler_transition_matrix(coeffs: Sequence[float], beta: float, eta: float,
     hi = min(hi + kernel_sigmas * sigma, 0.99 * r_plus)
     n = int(min(max_points, np.ceil((hi - lo) / sigma * points_per_sigma) + 1))
     x = np.linspace(lo, hi, n)
-    h = x[1] - x[0]
     # Where the chain is unstable (far tails, where eta L'' > 2) the drift overshoots the grid;
     # such nodes carry no visible mass, so their drift is clipped to the grid's ends instead.
     drift_to = np.clip(x - eta * gradient(coeffs, x), lo, hi)
-    half = int(np.ceil(kernel_sigmas * sigma / h))
-    offsets = np.arange(-half, half + 1)
-    centre = np.rint((drift_to - lo) / h).astype(np.int64)
-    cols = centre[:, None] + offsets[None, :]  # (n, 2 half + 1)
-    valid = (cols >= 0) & (cols < n)
-    cols_c = np.clip(cols, 0, n - 1)
-    vals = np.where(valid, np.exp(-0.5 * ((x[cols_c] - drift_to[:, None]) / sigma) ** 2), 0.0)
-    vals = vals / vals.sum(axis=1, keepdims=True)
-    rows = np.broadcast_to(np.arange(n)[:, None], cols.shape)
+    cols_c, vals, valid = gaussian_kernel_rows(x, drift_to, sigma, kernel_sigmas)
+    rows = np.broadcast_to(np.arange(n)[:, None], cols_c.shape)
     kernel = sparse.csr_matrix((vals[valid], (rows[valid], cols_c[valid])), shape=(n, n))
     return x, kernel
 

@@ -10,7 +10,14 @@ outside the histogram's range is what the rest of the grid holds. The grid reach
 Also: a sufficient test of confinement (a positive leading form), the local minima and the basins
 of attraction of the gradient flow on the bins' centres, and the radius beyond which the Euler
 step overshoots (where the unadjusted Langevin algorithm diverges; Mattingly, Stuart and Higham
-2002), with the expected number of chain-steps that reach it. Pure numpy/scipy.
+2002), with the expected number of chain-steps that reach it.
+
+The discrete GLD chain's own stationary law ``pi_eta`` (whose distance to ``pi`` is the O(eta)
+discretisation bias; Vempala and Wibisono 2019, Thm. 1) as in 1-D
+(:func:`companion.theory.gibbs.euler_stationary_law`): a Nyström discretisation of its Gaussian
+transition kernel on a 2-D tensor grid, the stationary vector by Arnoldi iteration, moments and
+bin masses from the Nyström interpolant; its closed form for a quadratic potential (a vector
+AR(1) process) is the test. Pure numpy/scipy.
 """
 
 from __future__ import annotations
@@ -284,3 +291,207 @@ def euler_overshoot_probability(law: GibbsLaw2D, coeffs: Coefficients, eta: floa
     centre2 = (xx[live] - eta * gx) ** 2 + (yy[live] - eta * gy) ** 2
     tail = np.clip(1.0 - chndtr(r ** 2 / sigma2, 2, centre2 / sigma2), 0.0, 1.0)
     return float(np.sum(tail * law.weights[live]))
+
+
+# --- the discretised chain's stationary law ----------------------------------------------------
+
+# Grid spacing of the chain's kernel, in kernel widths, and where the kernel is cut. The
+# trapezoid rule on a Gaussian of width sigma sampled at spacing h errs by about
+# exp(-2 pi^2 sigma^2 / h^2) (Poisson summation; Trefethen and Weideman 2014, SIAM Rev. 56, Thm.
+# 5.1), and the integrand p(x) K(x, y) of the Nyström step is at least that smooth on the scale
+# sigma / sqrt(2): 1.5 points per width leaves ~1e-10, against ~1e-3 for the chains' standard
+# errors (the tests compare with 3 points per width and with the closed form). The Gaussian
+# beyond 6 widths holds ~2e-9 of its mass.
+CHAIN_POINTS_PER_SIGMA = 1.5
+CHAIN_KERNEL_SIGMAS = 6.0
+# Points per axis of the coarse grid on which the sublevel box is located.
+_BOX_GRID = 401
+
+
+def euler_quadratic_stationary_covariance(hessian: np.ndarray, beta: float,
+                                          eta: float) -> np.ndarray:
+    """Stationary covariance of the Euler chain for ``L = x^T A x / 2 - b^T x``:
+    ``(A (I - eta A / 2))^(-1) / beta``.
+
+    The chain is the vector AR(1) process ``X' = (I - eta A) X + eta b + sqrt(2 eta / beta) xi``;
+    with ``M = I - eta A`` symmetric, the stationary covariance solves ``S = M S M + (2 eta /
+    beta) I``, so ``S = (2 eta / beta) (I - M^2)^(-1)``, stationary iff every eigenvalue of ``eta
+    A`` lies in ``(0, 2)``; its mean is ``A^(-1) b`` whatever eta. The 2-D form of
+    :func:`companion.theory.gibbs.euler_quadratic_stationary_variance` (the O(eta) bias of the
+    unadjusted Langevin algorithm in the Gaussian case; Vempala and Wibisono 2019, Sec. 3.2).
+    """
+    a = np.asarray(hessian, dtype=float)
+    eig = np.linalg.eigvalsh(a)
+    if not (beta > 0 and eig.min() > 0 and eta * eig.max() < 2):
+        raise ValueError(f"no stationary law: need beta > 0 and every eigenvalue of eta A in "
+                         f"(0, 2) (eigenvalues {eig}, beta={beta}, eta={eta})")
+    return np.linalg.inv(a @ (np.eye(len(a)) - eta * a / 2.0)) / beta
+
+
+def sublevel_box(coeffs: Coefficients, level: float) -> tuple[float, float, float, float]:
+    """``(x_lo, x_hi, y_lo, y_hi)``: a box containing ``{L - min L <= level}`` (``level > 0``).
+
+    The set lies inside ``{L - L(0) <= level}``, hence inside the escape radius
+    (:func:`_escape_radius`); it is located on a coarse grid there and padded by one of its cells.
+    """
+    r = _escape_radius(coeffs, level)
+    t = np.linspace(-r, r, _BOX_GRID)
+    xx, yy = np.meshgrid(t, t, indexing="ij")
+    v = potential(coeffs, xx, yy)
+    inside = v - v.min() <= level
+    i, j = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    d = t[1] - t[0]
+    return float(t[i[0]] - d), float(t[i[-1]] + d), float(t[j[0]] - d), float(t[j[-1]] + d)
+
+
+def chain_grid(coeffs: Coefficients, beta: float, eta: float,
+               points_per_sigma: float = CHAIN_POINTS_PER_SIGMA,
+               kernel_sigmas: float = CHAIN_KERNEL_SIGMAS) -> tuple[np.ndarray, np.ndarray]:
+    """The nodes ``(x, y)`` per axis of :func:`euler_transition_matrix_2d`: spacing
+    ``sigma / points_per_sigma`` (``sigma = sqrt(2 eta / beta)``) over the box where
+    ``beta (L - min L) <= TAIL_NATS``, widened by ``kernel_sigmas`` kernel widths (the chain's
+    law is wider than pi by O(eta)) but kept inside the overshoot radius
+    (:func:`euler_overshoot_radius`), beyond which the scheme diverges."""
+    sigma = float(np.sqrt(2.0 * eta / beta))
+    h = sigma / points_per_sigma
+    x_lo, x_hi, y_lo, y_hi = sublevel_box(coeffs, TAIL_NATS / beta)
+    cap = 0.99 * euler_overshoot_radius(coeffs, eta)
+    axes = []
+    for lo, hi in ((x_lo, x_hi), (y_lo, y_hi)):
+        lo = max(lo - kernel_sigmas * sigma, -cap)
+        hi = min(hi + kernel_sigmas * sigma, cap)
+        axes.append(lo + h * np.arange(int(np.ceil((hi - lo) / h)) + 1))
+    return axes[0], axes[1]
+
+
+def chain_grid_nodes(coeffs: Coefficients, beta: float, eta: float) -> int:
+    """Nodes of :func:`chain_grid` (the kernel stores :func:`kernel_entries_per_node` entries per
+    node): what the memory estimate is made from."""
+    x, y = chain_grid(coeffs, beta, eta)
+    return len(x) * len(y)
+
+
+def kernel_entries_per_node(points_per_sigma: float = CHAIN_POINTS_PER_SIGMA,
+                            kernel_sigmas: float = CHAIN_KERNEL_SIGMAS) -> int:
+    """At most this many entries per row of :func:`euler_transition_matrix_2d`: ``2 half + 1``
+    per axis with ``half = ceil(kernel_sigmas points_per_sigma)``, plus one for the round-off of
+    the grid spacing (which can lift the ceiling of a whole number)."""
+    return (2 * (int(np.ceil(kernel_sigmas * points_per_sigma)) + 1) + 1) ** 2
+
+
+def euler_transition_matrix_2d(coeffs: Coefficients, beta: float, eta: float,
+                               points_per_sigma: float = CHAIN_POINTS_PER_SIGMA,
+                               kernel_sigmas: float = CHAIN_KERNEL_SIGMAS
+                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, object]:
+    """``(x, y, targets, K)``: the GLD chain's Gaussian kernel discretised on a 2-D tensor grid.
+
+    A Nyström discretisation (Nyström 1930; Atkinson 1997, The Numerical Solution of Integral
+    Equations of the Second Kind, Sec. 4.1) of ``y ~ N(x - eta grad L(x), (2 eta / beta) I)``
+    on the nodes of :func:`chain_grid`: row ``i x n_y + j`` of the sparse row-stochastic ``K``
+    holds the kernel from node ``(x_i, y_j)``, which factorises over the axes, so it is the outer
+    product of the two 1-D rows of :func:`companion.theory.gibbs.gaussian_kernel_rows` (each cut
+    at ``kernel_sigmas`` widths and renormalised). ``targets`` are the drifts ``x - eta grad L``
+    per node ``(n_x n_y, 2)``, clipped into the grid like the 1-D ones (nodes where the Euler map
+    overshoots carry no visible mass).
+    """
+    from scipy import sparse
+
+    from companion.theory.gibbs import gaussian_kernel_rows
+
+    sigma = float(np.sqrt(2.0 * eta / beta))
+    x, y = chain_grid(coeffs, beta, eta, points_per_sigma, kernel_sigmas)
+    xx, yy = np.meshgrid(x, y, indexing="ij")
+    gx, gy = gradient(coeffs, xx, yy)
+    tx = np.clip(xx - eta * gx, x[0], x[-1]).ravel()
+    ty = np.clip(yy - eta * gy, y[0], y[-1]).ravel()
+    cols_x, vals_x, _ = gaussian_kernel_rows(x, tx, sigma, kernel_sigmas)
+    cols_y, vals_y, _ = gaussian_kernel_rows(y, ty, sigma, kernel_sigmas)
+    n = len(x) * len(y)
+    width = cols_x.shape[1] * cols_y.shape[1]
+    # Entries off the grid have the value 0 and a clipped (repeated) index: harmless in products.
+    cols = (cols_x[:, :, None] * len(y) + cols_y[:, None, :]).astype(np.int32).reshape(-1)
+    vals = (vals_x[:, :, None] * vals_y[:, None, :]).reshape(-1)
+    indptr = np.arange(0, n * width + 1, width, dtype=np.int64)
+    kernel = sparse.csr_matrix((vals, cols, indptr), shape=(n, n))
+    return x, y, np.stack([tx, ty], axis=1), kernel
+
+
+@dataclass(frozen=True)
+class ChainLaw2D:
+    """The stationary law ``pi_eta`` of the 2-D GLD chain, as its Nyström interpolant.
+
+    ``weights[i, j]`` is the stationary mass of node ``(x_i, y_j)`` of the discretised chain;
+    one more step of the chain spreads it into the continuous density
+    ``p(z) = sum_ij weights[i, j] N(z; targets[i n_y + j], sigma^2 I)`` (Nyström's natural
+    interpolation), a probability density whose moments and bin masses are exact sums over the
+    nodes (Gaussian distribution functions per axis).
+    """
+
+    beta: float
+    eta: float
+    x: np.ndarray
+    y: np.ndarray
+    weights: np.ndarray  # (len(x), len(y))
+    targets: np.ndarray  # (len(x) len(y), 2)
+    sigma: float
+    # -eta / log |lambda_2| of the discretised kernel in time units k eta (nan if not computed):
+    # the slowest decay of any initial law's distance to pi_eta.
+    relaxation_time: float = float("nan")
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.weights.ravel() @ self.targets
+
+    @property
+    def covariance(self) -> np.ndarray:
+        d = self.targets - self.mean
+        w = self.weights.ravel()
+        return (d * w[:, None]).T @ d + self.sigma ** 2 * np.eye(2)
+
+    def bin_masses(self, edges: np.ndarray) -> np.ndarray:
+        """Masses of the ``B^2`` bins of ``edges`` on both axes (row-major: bin ``(i, j)`` at
+        ``i B + j``, as :meth:`GibbsLaw2D.bin_masses`) and, last, of everything outside."""
+        from scipy.special import ndtr
+
+        edges = np.asarray(edges, dtype=float)
+        w = self.weights.ravel()
+        live = w > 0
+        t = self.targets[live]
+        px = np.diff(ndtr((edges[None, :] - t[:, :1]) / self.sigma), axis=1)  # (nodes, B)
+        py = np.diff(ndtr((edges[None, :] - t[:, 1:]) / self.sigma), axis=1)
+        inside = ((px * w[live][:, None]).T @ py).ravel()
+        return np.concatenate([inside, [max(0.0, 1.0 - float(inside.sum()))]])
+
+
+def euler_stationary_law_2d(coeffs: Coefficients, beta: float, eta: float,
+                            points_per_sigma: float = CHAIN_POINTS_PER_SIGMA,
+                            kernel_sigmas: float = CHAIN_KERNEL_SIGMAS,
+                            relaxation: bool = False) -> ChainLaw2D:
+    """The stationary law ``pi_eta`` of the 2-D GLD (Euler–Maruyama) chain, numerically.
+
+    ``pi_eta(z) = ∫ pi_eta(x) N(z; x - eta grad L(x), (2 eta / beta) I) dx``: on the grid of
+    :func:`euler_transition_matrix_2d` the left Perron vector of ``K``
+    (:func:`companion.theory.gibbs.stationary_vector`, Arnoldi iteration started from the Gibbs
+    law at the nodes), the 2-D counterpart of
+    :func:`companion.theory.gibbs.euler_stationary_law`. A few tenths of a second for the
+    configured pairs (1e4 nodes). With ``relaxation`` the relaxation time ``-eta / log
+    |lambda_2|`` of the same kernel (the 2-D form of
+    :func:`companion.theory.gibbs.euler_relaxation_time`) is stored too, from the same Arnoldi
+    run.
+    """
+    from companion.theory.gibbs import stationary_vector
+
+    x, y, targets, kernel = euler_transition_matrix_2d(coeffs, beta, eta, points_per_sigma,
+                                                       kernel_sigmas)
+    xx, yy = np.meshgrid(x, y, indexing="ij")
+    log_g = -beta * potential(coeffs, xx, yy)
+    start = np.exp(log_g - log_g.max()).ravel()
+    # Three eigenvalues, not two: ARPACK converges in fewer products so (138 against 252 at
+    # beta = 8, eta = 0.03 on D1's default potential).
+    p, moduli = stationary_vector(kernel, start, n_eigenvalues=3 if relaxation else 1)
+    return ChainLaw2D(beta=float(beta), eta=float(eta), x=x, y=y,
+                      weights=p.reshape(len(x), len(y)), targets=targets,
+                      sigma=float(np.sqrt(2.0 * eta / beta)),
+                      relaxation_time=(float(-eta / np.log(moduli[1])) if relaxation
+                                       else float("nan")))
+
