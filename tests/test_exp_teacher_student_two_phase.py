@@ -244,3 +244,14 @@ def test_check_names_the_bad_key(tiny: dict, key: str, value: object, match: str
     cfg[key] = value
     with pytest.raises(ConfigError, match=r"experiments\.teacher_student_two_phase\." + match):
         d2.check(cfg)
+
+
+def test_post_hoc_names_both_claims_in_both_languages() -> None:
+    from companion.report import text as textmod
+
+    ids = ["D2.student_steeper_than_kernel", "D2.student_rate_one_over_n"]
+    assert sorted(d2.POST_HOC) == sorted(ids)
+    assert all("init_a = 1" in v and "eta = 0.1" in v for v in d2.POST_HOC.values())
+    for lang in ("en", "ja"):
+        prose = textmod.load_experiment(lang, d2.ID)
+        assert sorted(prose["post_hoc"]) == sorted(ids), lang
