@@ -255,3 +255,17 @@ def test_post_hoc_names_both_claims_in_both_languages() -> None:
     for lang in ("en", "ja"):
         prose = textmod.load_experiment(lang, d2.ID)
         assert sorted(prose["post_hoc"]) == sorted(ids), lang
+
+
+def test_a_seed_with_one_student_outside_is_flagged(cfg: dict) -> None:
+    rng = np.random.default_rng(0)
+    runs = [_run(NS, s, -0.55, rng, seed, 0.0, gap=np.asarray(g))
+            for seed, s, g in ((7, -1.0, [0.0] * 5), (8, -1.2, [2.0, 0, 0, 0, 0]),
+                               (9, -0.8, [0.0] * 5))]
+    rate = _rate(d2.summarize(cfg, runs))
+    ctx = rate["context"]
+    assert ctx["stuck_seeds"] == [8.0] and ctx["students_in_basin"] == 14
+    # The seeds with every student in the basin: 7 and 9.
+    assert ctx["slope_median_basin"] == pytest.approx(-0.9, abs=1e-9)
+    assert rate["measured"] == pytest.approx(-1.0, abs=1e-9)
+    assert "8 (n = 64)" in rate["detail"] and rate["passed"] is True
