@@ -25,6 +25,7 @@ rule all:
         runs=[rules.train.output.npz.format(exp=e, seed=s) for e in EXPS for s in seeds(e)],
         records=[rules.train.output.json.format(exp=e, seed=s) for e in EXPS for s in seeds(e)],
         metrics=expand(rules.metrics.output.metrics, exp=EXPS),
+        audit=expand(rules.audit.output.metrics, exp=AUDITED),
         table=rules.claims_table.output.table,
         bench=rules.bench.output.result,
         figures=expand(rules.figures.output.figures, exp=EXPS, lang=LANGS),

@@ -79,6 +79,37 @@ METRICS: dict[str, dict[str, Any]] = {
     },
 }
 
+# The synthetic audit (opt-in): B1's two claims have post-hoc tolerances; on the fresh seeds the
+# first holds and the second does not.
+POST_HOC = {
+    "double_descent_linear": {
+        "B1.risk_matches_theory": "10% tolerance chosen after seeing seeds 0-2",
+        "B1.ridge_removes_peak": "ridge grid chosen after seeing seeds 0-2",
+    },
+}
+AUDIT: dict[str, dict[str, Any]] = {
+    "double_descent_linear": dict(
+        METRICS["double_descent_linear"], seeds=[100, 101],
+        config=dict(METRICS["double_descent_linear"]["config"], seeds=[100, 101]),
+        claims=[
+            {"id": "B1.risk_matches_theory", "passed": True, "measured": 0.0521,
+             "expected": 0.1, "relation": "<=", "detail": "max rel err 0.0521 <= 0.1",
+             "context": {"gamma_worst": 0.5, "n_judged": 8, "n": 100},
+             "per_seed": [{"seed": 100, "passed": True, "measured": 0.061},
+                          {"seed": 101, "passed": True, "measured": 0.071}]},
+            {"id": "B1.ridge_removes_peak", "passed": False, "measured": 1.08,
+             "expected": 1.0, "relation": "<", "detail": "peak ratio 1.08 >= 1",
+             "per_seed": [{"seed": 100, "passed": False, "measured": 1.1},
+                          {"seed": 101, "passed": True, "measured": 0.97}]},
+        ]),
+}
+POST_HOC_PROSE = {
+    "en": {"B1.risk_matches_theory": "the 10% tolerance, chosen after seeing seeds 0-2",
+           "B1.ridge_removes_peak": "the ridge grid, chosen after seeing seeds 0-2"},
+    "ja": {"B1.risk_matches_theory": "10% の許容幅 (シード 0-2 を見た後に決めた)",
+           "B1.ridge_removes_peak": "リッジの格子 (シード 0-2 を見た後に決めた)"},
+}
+
 PROSE = {
     "en": {
         "double_descent_linear": {
@@ -175,14 +206,19 @@ class ReportInputs:
     benchmarks: list[Path]
     text_root: Path
     meta: dict[str, Any]
+    audit: list[Path]
 
     def kwargs(self) -> dict[str, Any]:
-        return {"text_root": self.text_root, "figure_names": FIGURES.__getitem__}
+        # The synthetic experiments' post-hoc claims, never the real modules' (which change).
+        post_hoc = POST_HOC if self.audit else {}
+        return {"text_root": self.text_root, "figure_names": FIGURES.__getitem__,
+                "audit_paths": self.audit, "post_hoc_claims": lambda e: post_hoc.get(e, {})}
 
 
 def build(root: Path, experiments: tuple[str, ...] = ("double_descent_linear", "gld_gibbs"),
-          text_experiments: tuple[str, ...] | None = None) -> ReportInputs:
-    """Write the fixture under ``root``; ``text_experiments`` limits which get prose files."""
+          text_experiments: tuple[str, ...] | None = None, audit: bool = False) -> ReportInputs:
+    """Write the fixture under ``root``; ``text_experiments`` limits which get prose files;
+    ``audit`` adds the synthetic audit of post-hoc tolerances on fresh seeds."""
     text_experiments = experiments if text_experiments is None else text_experiments
     metrics = []
     for exp_id in experiments:
@@ -198,8 +234,11 @@ def build(root: Path, experiments: tuple[str, ...] = ("double_descent_linear", "
         (text_root / lang / "experiments").mkdir(parents=True, exist_ok=True)
         shutil.copy(TEXT_ROOT / lang / "main.yaml", text_root / lang / "main.yaml")
         for exp_id in text_experiments:
+            prose = dict(PROSE[lang][exp_id])
+            if audit and exp_id in POST_HOC:
+                prose["post_hoc"] = POST_HOC_PROSE[lang]
             write_text(text_root / lang / "experiments" / f"{exp_id}.yaml",
-                       yaml.safe_dump(PROSE[lang][exp_id], allow_unicode=True, sort_keys=False))
+                       yaml.safe_dump(prose, allow_unicode=True, sort_keys=False))
     for exp_id in text_experiments:
         write_text(text_root / "formulas" / f"{exp_id}.yaml",
                    yaml.safe_dump({"formulas": FORMULAS[exp_id]}))
@@ -215,6 +254,12 @@ def build(root: Path, experiments: tuple[str, ...] = ("double_descent_linear", "
         write_text(path, f"{BENCHMARK_HEADER}\n{seconds}\t0:00:01\t153.2\t900.1\t120\t130"
                          "\t0.1\t0.2\t95.0\t1.1\n")
         benchmarks.append(path)
+    audit_files = []
+    for exp_id in experiments if audit else ():
+        if exp_id in AUDIT:
+            audit_files.append(root / "results" / "audit" / f"{exp_id}.json")
+            write_json(audit_files[-1], AUDIT[exp_id])
     meta = {"preset": "tiny", "config_hash": "fedcba9876", "commit": "0123abcd4567",
             "build_date": "2025-01-31", "languages": list(LANGS), "experiments": list(experiments)}
-    return ReportInputs(root, metrics, root / "results" / "figures", benchmarks, text_root, meta)
+    return ReportInputs(root, metrics, root / "results" / "figures", benchmarks, text_root, meta,
+                        audit_files)

@@ -150,6 +150,7 @@ def test_number_written_as_yaml_string_gets_a_hint() -> None:
     assert "1.0e-3" in msg
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize(("yaml_text", "named"), [
     ("experiments:\n  double_descent_linear: {r2: .nan}\n",
      "experiments.double_descent_linear.r2: nan is not a finite number"),
@@ -158,13 +159,15 @@ def test_number_written_as_yaml_string_gets_a_hint() -> None:
 ])
 def test_the_workflow_rejects_before_any_job(tmp_path, yaml_text: str, named: str) -> None:
     import subprocess
+    import sys
     from pathlib import Path
 
     repo = Path(__file__).resolve().parents[1]
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml_text)
-    proc = subprocess.run(["snakemake", "-n", "--cores", "1", "--directory", str(tmp_path),
-                           "--snakefile", str(repo / "Snakefile"), "--configfile",
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1",
+                           "--directory", str(tmp_path), "--snakefile", str(repo / "Snakefile"),
+                           "--configfile",
                            str(repo / "config.yaml"), str(repo / "presets" / "tiny.yaml"),
                            str(bad)],
                           cwd=repo, capture_output=True, text=True, timeout=120)

@@ -1,11 +1,13 @@
 """The workflow through a real SLURM: the slurm profile on a single-node cluster started here.
 
 A single-node SLURM (munged, slurmctld, slurmd; tests/slurm_cluster.py) runs the tiny preset's
-computations - every experiment's data, train and metrics jobs and the claims table - through
-``--profile workflow/profiles/slurm``, while a local build of the same target runs beside it in
-another copy. The tests check that every job was a SLURM job, that SLURM was asked for the
-resources the configuration (and the command line's overrides) name, and that both builds give
-the same metrics. Needs root; elsewhere the cluster tests are skipped with what is missing.
+computations for a subset of the experiments (``SUBSET``: every rule and every kind of job the
+cluster path has, see there) - their data, train, metrics and audit jobs and the claims table -
+through ``--profile workflow/profiles/slurm``, while the session's local tiny build
+(``tiny_build``, tests/conftest.py) runs beside it in another copy and serves as the reference.
+The tests check that every job was a SLURM job, that SLURM was asked for the resources the
+configuration (and the command line's overrides) name, and that both builds give the same
+metrics. Needs root; elsewhere the cluster tests are skipped with what is missing.
 """
 
 from __future__ import annotations
@@ -24,10 +26,20 @@ from typing import Any
 import pytest
 import yaml
 
+from companion.audit import audit_seeds, audited
+from companion.config import load_config
+
 import slurm_cluster
-from workflow_helpers import REPO, TINY, copy_workflow
+from workflow_helpers import REPO, TINY, copy_workflow, keep_experiments
 
 TARGET = "results/metrics.tsv"
+# The cluster path is the same for every experiment (one rule per stage, resources per stage,
+# the same job script), so a subset covers it: B1 has two seeds at the tiny preset (two train
+# jobs of one experiment, gathered by one metrics job), A1 trains through the shared torch
+# engine, and the first experiment with post-hoc tolerances adds the audit rule (its train jobs
+# on the fresh seeds and the audit's metrics job). All twenty experiments' jobs run through the
+# local Snakemake in tests/test_workflow.py; building them all here too took four minutes.
+SUBSET = ("universal_approx", "double_descent_linear", *audited(load_config("tiny"))[:1])
 PROFILE = "workflow/profiles/slurm"
 # The plugin waits 40 s before its first status check and 10 s longer after every check that
 # finds nothing finished; the tiny jobs last seconds.
@@ -40,7 +52,8 @@ OVERRIDDEN = {("train", "runtime"): 45, ("metrics", "mem_mb"): 1500, ("train", "
               ("data", "gpu"): 0}
 # Rules whose threads, mem_mb and runtime come from the configuration's resources.<stage>; the
 # others get one thread and the slurm profile's default-resources.
-STAGE = {"data": "default", "train": "train", "metrics": "default", "claims_table": "default"}
+STAGE = {"data": "default", "train": "train", "metrics": "default", "audit": "default",
+         "claims_table": "default"}
 # A Snakemake waiting on jobs ignores SIGTERM: only SIGKILL ends a hung run.
 KILL_AFTER_S = 420
 # The node advertises more CPUs than the machine has so that the tiny jobs run side by side,
@@ -80,43 +93,61 @@ def _env() -> dict[str, str]:
     return env
 
 
+def _targets() -> tuple[str, ...]:
+    """The claims table of the subset, and the audit of its audited experiment."""
+    return (TARGET, *(f"results/audit/{e}.json" for e in SUBSET
+                      if e in audited(load_config("tiny"))))
+
+
 def _start(workdir: Path, log: Path, *args: str) -> subprocess.Popen[bytes]:
     cmd = ["timeout", "-s", "KILL", str(KILL_AFTER_S), sys.executable, "-m", "snakemake",
-           TARGET, *TINY, *args]
+           *_targets(), *TINY, *args]
     with open(log, "wb") as out:
         return subprocess.Popen(cmd, cwd=workdir, env=_env(), stdout=out,
                                 stderr=subprocess.STDOUT)
 
 
 @pytest.fixture(scope="module")
-def builds(cluster: slurm_cluster.SlurmCluster,
-           tmp_path_factory: pytest.TempPathFactory) -> dict[str, Build]:
-    """The same target built through SLURM and locally, at the same time (the cluster build
-    spends most of its time waiting)."""
+def builds(cluster: slurm_cluster.SlurmCluster, tmp_path_factory: pytest.TempPathFactory,
+           request: pytest.FixtureRequest) -> dict[str, Build]:
+    """The subset's target built through SLURM, and the session's local tiny build (every
+    experiment) as the reference, built at the same time when it is not there yet (the cluster
+    build spends most of its time waiting)."""
     root = tmp_path_factory.mktemp("builds")
     started = time.monotonic()
-    runs = {}
-    for name, args in (("slurm", ("--profile", PROFILE, *POLL, *OVERRIDES,
-                                  "--slurm-keep-successful-logs")),
-                       ("local", ("--cores", "2"))):
-        workdir = copy_workflow(root / name)
-        runs[name] = (workdir, root / f"{name}.out", _start(workdir, root / f"{name}.out", *args))
-    ended: dict[str, float] = {}
-    while len(ended) < len(runs):
-        for name, (_, _, proc) in runs.items():
-            if name not in ended and proc.poll() is not None:
-                ended[name] = time.monotonic() - started
-        time.sleep(0.5)
-    result = {}
-    for name, (workdir, log, proc) in runs.items():
-        code = proc.returncode
-        output = log.read_text(errors="replace")
-        if code != 0:
-            killed = f" (killed after {KILL_AFTER_S} s)" if code in (-9, 137) else ""
-            pytest.fail(f"{name} build failed with {code}{killed}:\n{output[-6000:]}\n"
-                        f"{cluster.logs() if name == 'slurm' else ''}")
-        result[name] = Build(workdir, output, ended[name])
-    return result
+    workdir = keep_experiments(copy_workflow(root / "slurm"), SUBSET)
+    log = root / "slurm.out"
+    proc = _start(workdir, log, "--profile", PROFILE, *POLL, *OVERRIDES,
+                  "--slurm-keep-successful-logs")
+    try:
+        local = request.getfixturevalue("tiny_build")
+    except BaseException:
+        proc.kill()
+        raise
+    local_s = time.monotonic() - started
+    code = proc.wait()
+    output = log.read_text(errors="replace")
+    if code != 0:
+        killed = f" (killed after {KILL_AFTER_S} s)" if code in (-9, 137) else ""
+        pytest.fail(f"slurm build failed with {code}{killed}:\n{output[-6000:]}\n"
+                    f"{cluster.logs()}")
+    return {"slurm": Build(workdir, output, time.monotonic() - started),
+            "local": Build(local, "", local_s)}
+
+
+def _expected_jobs() -> Counter[str]:
+    """The jobs of the subset's targets: data and train per seed (and per fresh seed of an
+    audited experiment), metrics per experiment, the audit, the claims table."""
+    config = load_config("tiny")
+    fresh = set(audited(config))
+    jobs: Counter[str] = Counter({"claims_table": 1})
+    for exp_id in SUBSET:
+        n = len(config["experiments"][exp_id]["seeds"])
+        n += len(audit_seeds(config, exp_id)) if exp_id in fresh else 0
+        jobs.update({"data": n, "train": n, "metrics": 1})
+        if exp_id in fresh:
+            jobs["audit"] += 1
+    return jobs
 
 
 def _submitted(build: Build) -> dict[str, str]:
@@ -200,10 +231,15 @@ def _without_timing(obj: Any) -> Any:
 @pytest.mark.cluster
 def test_every_job_ran_as_a_slurm_job(cluster: slurm_cluster.SlurmCluster,
                                       builds: dict[str, Build]) -> None:
-    slurm, local = builds["slurm"], builds["local"]
+    slurm = builds["slurm"]
     jobs = _submitted(slurm)
-    assert Counter(jobs.values()) == Counter(FINISHED.findall(local.output)), slurm.output[-4000:]
+    assert Counter(jobs.values()) == _expected_jobs(), slurm.output[-4000:]
+    assert Counter(FINISHED.findall(slurm.output)) == _expected_jobs()
     assert {"data", "train", "metrics", "claims_table"} <= set(jobs.values())
+    if len(SUBSET) > 2:  # an audited experiment is in the subset
+        assert "audit" in set(jobs.values())
+    built = sorted(p.stem for p in (slurm.workdir / "results" / "metrics").glob("*.json"))
+    assert built == sorted(SUBSET)
     states = cluster.jobs(list(jobs))
     assert set(states) == set(jobs), f"SLURM does not know jobs {set(jobs) - set(states)}"
     assert {state for state, _ in states.values()} == {"COMPLETED"}, states
@@ -211,7 +247,7 @@ def test_every_job_ran_as_a_slurm_job(cluster: slurm_cluster.SlurmCluster,
     for job_id, log in SUBMITTED.findall(slurm.output):
         assert Path(log).name == f"{job_id}.log" and Path(log).exists(), log
     overhead = _overhead_s(slurm, jobs)
-    print(f"\ncluster build {slurm.seconds:.0f} s, local build {local.seconds:.0f} s; "
+    print(f"\ncluster build {slurm.seconds:.0f} s ({', '.join(SUBSET)}); "
           f"{len(jobs)} SLURM jobs, each {min(overhead):.0f}-{max(overhead):.0f} s longer in "
           "SLURM than its own benchmark")
 
@@ -238,8 +274,8 @@ def test_slurm_was_asked_for_the_configured_resources(builds: dict[str, Build]) 
 @pytest.mark.cluster
 def test_cluster_metrics_equal_the_local_build(builds: dict[str, Build]) -> None:
     slurm, local = builds["slurm"].workdir, builds["local"].workdir
-    names = sorted(p.name for p in (local / "results" / "metrics").glob("*.json"))
-    assert names and names == sorted(p.name for p in (slurm / "results" / "metrics").glob("*.json"))
+    names = sorted(p.name for p in (slurm / "results" / "metrics").glob("*.json"))
+    assert names == sorted(f"{e}.json" for e in SUBSET)
     for name in names:
         ours = json.loads((slurm / "results" / "metrics" / name).read_text())
         theirs = json.loads((local / "results" / "metrics" / name).read_text())
@@ -247,7 +283,14 @@ def test_cluster_metrics_equal_the_local_build(builds: dict[str, Build]) -> None
             assert _without_timing(ours.get(part)) == _without_timing(theirs.get(part)), (
                 name, part)
         assert _without_timing(ours) == _without_timing(theirs), name
-    assert (slurm / TARGET).read_bytes() == (local / TARGET).read_bytes()
+    # The local table has every experiment's rows; the subset's are the same lines.
+    header, *rows = (slurm / TARGET).read_text(encoding="utf-8").splitlines()
+    local_header, *local_rows = (local / TARGET).read_text(encoding="utf-8").splitlines()
+    assert header == local_header and rows
+    assert rows == [r for r in local_rows if r.split("\t", 1)[0] in SUBSET]
+    for audit in sorted((slurm / "results" / "audit").glob("*.json")):
+        theirs = json.loads((local / "results" / "audit" / audit.name).read_text())
+        assert _without_timing(json.loads(audit.read_text())) == _without_timing(theirs), audit
 
 
 def test_slurm_profile_leaves_gpus_and_the_site_to_the_plugin() -> None:

@@ -1,7 +1,8 @@
 """The workflow on the tiny preset, for real: build, only-stale reruns, targeted reruns, errors.
 
-One tiny build in a temporary copy serves every test here; each test that edits something
-restores the file (content and mtime) afterwards, so the copy is up to date again.
+One tiny build in a temporary copy (the session fixture ``tiny_build``) serves every test here;
+each test that edits something restores the file (content and mtime) afterwards, so the copy is
+up to date again.
 """
 
 from __future__ import annotations
@@ -25,18 +26,17 @@ from companion.report import lecture as lecturemod
 from companion.report import pdf as pdfmod
 from companion.report import text as textmod
 
-from workflow_helpers import copy_workflow, pending, snakemake
+from workflow_helpers import pending, snakemake
 
 pytestmark = pytest.mark.workflow
 
 B1, D1 = "double_descent_linear", "gld_gibbs"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = copy_workflow(tmp_path_factory.mktemp("workflow"))
-    snakemake(workdir, timeout=900)
-    return workdir
+@pytest.fixture
+def built(tiny_build: Path) -> Path:
+    """The session's tiny build (tests/conftest.py)."""
+    return tiny_build
 
 
 @contextlib.contextmanager
@@ -216,3 +216,23 @@ def test_no_table_splits_after_fewer_than_three_rows(built: Path) -> None:
     for lang in ("ja", "en"):
         document, _ = pdfmod.layout(built / "results" / "report" / f"companion_{lang}.html")
         assert layoutmod.tables_split_early(document) == [], lang
+
+
+def test_post_hoc_claims_are_decided_again_on_fresh_seeds(built: Path) -> None:
+    from companion import experiments as registry
+    from companion.audit import audit_seeds, audited, post_hoc
+    from companion.config import load_config
+
+    config = load_config("tiny")
+    names = audited(config)
+    if not names:
+        pytest.skip("no experiment declares a post-hoc tolerance")
+    html = (built / "results" / "report" / "companion_en.html").read_text(encoding="utf-8")
+    shown = dict(re.findall(r'data-audit-claim="([^"]+)" data-fresh="([^"]+)"', html))
+    for exp_id in names:
+        fresh = json.loads((built / "results" / "audit" / f"{exp_id}.json").read_text())
+        assert fresh["seeds"] == audit_seeds(config, exp_id)
+        assert not set(fresh["seeds"]) & set(config["experiments"][exp_id]["seeds"])
+        verdicts = {c["id"]: c["passed"] for c in fresh["claims"]}
+        for claim_id in post_hoc(registry.get(exp_id)):
+            assert shown[claim_id] == ("pass" if verdicts[claim_id] else "fail"), claim_id

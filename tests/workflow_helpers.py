@@ -9,6 +9,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[1]
 COPIED = ("Snakefile", "config.yaml", "presets", "workflow", "src", "report", "envs",
           "requirements.txt", "pyproject.toml")
@@ -26,6 +28,18 @@ def copy_workflow(dest: Path) -> Path:
         else:
             shutil.copy2(src, dest / name)
     return dest
+
+
+def keep_experiments(workdir: Path, keep: tuple[str, ...]) -> Path:
+    """Remove every other experiment's section from the copy's configuration and presets (a
+    removed section removes the experiment from the build)."""
+    for path in (workdir / "config.yaml", *sorted((workdir / "presets").glob("*.yaml"))):
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        sections = config.get("experiments") or {}
+        config["experiments"] = {e: s for e, s in sections.items() if e in keep}
+        path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
+                        encoding="utf-8")
+    return workdir
 
 
 def _env() -> dict[str, str]:

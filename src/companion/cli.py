@@ -80,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--benchmarks", nargs="*", default=[])
     p.add_argument("--meta", type=_cfg, required=True, help="preset, config hash, commit, ...")
     p.add_argument("--bench", help="the engine benchmark's JSON, for the appendix")
+    p.add_argument("--audit", nargs="*", default=[],
+                   help="the audit's metrics files: post-hoc tolerances on fresh seeds")
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("pdf", help="typeset an HTML report as PDF")
@@ -187,7 +189,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.bench:
             meta["engine_benchmark"] = read_json(args.bench)
         render_html(args.lang, [Path(p) for p in args.metrics], Path(args.figures_root),
-                    [Path(p) for p in args.benchmarks], meta, Path(args.out))
+                    [Path(p) for p in args.benchmarks], meta, Path(args.out),
+                    audit_paths=[Path(p) for p in args.audit])
     elif cmd == "pdf":
         from companion.report.pdf import html_to_pdf
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from companion import experiments
+from companion.audit import check_audit
 from companion.config import ConfigError, validate
 from companion.memory import check_memory
 
@@ -17,13 +18,15 @@ def check_config(config: Mapping[str, Any],
                  mem_overrides: Mapping[str, float] | None = None) -> None:
     """Finite numbers and the schema, each configured experiment's own ``check``, then every
     job's estimated peak memory against its ``mem_mb`` (``mem_overrides``: per-rule values from
-    the command line); raises :class:`ConfigError` naming the key."""
+    the command line), and that the audit's fresh seeds are fresh (:mod:`companion.audit`);
+    raises :class:`ConfigError` naming the key."""
     validate(config)
     modules = {exp_id: experiments.get(exp_id) for exp_id in config["experiments"]}
     for exp_id, section in config["experiments"].items():
         check = getattr(modules[exp_id], "check", None)
         if check is not None:
             check(section)
+    check_audit(config, modules)
     check_memory(config, modules, mem_overrides)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from companion import experiments as _registry
+from companion.audit import audit_section, audit_seeds, audited
 from companion.config import config_hash
 from companion.workflow import ConfigError, check_config, export_source_path, git_commit
 
@@ -44,6 +45,8 @@ SRC = "src/companion"
 ENV = "../../envs/companion.yaml"
 EXPS = [e for e in _registry.EXPERIMENTS if e in config["experiments"]]
 LANGS = list(config["report"]["languages"])
+# The experiments whose post-hoc tolerances are decided again on the audit's fresh seeds.
+AUDITED = audited(config)
 
 
 wildcard_constraints:
@@ -67,6 +70,16 @@ def section_json(keep_seeds):
 
 def seeds(exp):
     return [int(s) for s in config["experiments"][exp]["seeds"]]
+
+
+def audit_json(w):
+    """The section as the audit's metrics job decides it: on the fresh seeds."""
+    return json.dumps(audit_section(section(w.exp), audit_seeds(config, w.exp)), sort_keys=True)
+
+
+def fresh_seeds(exp):
+    """The audit's fresh seeds for one experiment."""
+    return audit_seeds(config, exp)
 
 
 def experiment_sources(w):

@@ -85,6 +85,34 @@ rule metrics:
         "--out {output.metrics} > {log} 2>&1"
 
 
+rule audit:
+    message:
+        "audit: {wildcards.exp}'s post-hoc tolerances on fresh seeds {params.seeds}"
+    input:
+        runs=lambda w: expand(rules.train.output.npz, exp=w.exp, seed=fresh_seeds(w.exp)),
+        records=lambda w: expand(rules.train.output.json, exp=w.exp, seed=fresh_seeds(w.exp)),
+        code=experiment_sources,
+    output:
+        metrics="results/audit/{exp}.json",
+    params:
+        cfg=audit_json,
+        seeds=lambda w: ",".join(map(str, fresh_seeds(w.exp))),
+    log:
+        "results/logs/audit/{exp}.log",
+    benchmark:
+        "results/benchmarks/audit/{exp}.tsv"
+    threads: res("default", "threads")
+    resources:
+        mem_mb=res("default", "mem_mb"),
+        runtime=res("default", "runtime"),
+    conda:
+        ENV
+    shell:
+        f"{THREAD_ENV} "
+        "python -m companion metrics {wildcards.exp} --cfg {params.cfg:q} --runs {input.runs} "
+        "--out {output.metrics} > {log} 2>&1"
+
+
 rule claims_table:
     message:
         "claims table: every experiment's verdicts in one TSV"

@@ -7,6 +7,7 @@ rule html:
         "report: HTML ({wildcards.lang})"
     input:
         metrics=expand(rules.metrics.output.metrics, exp=EXPS),
+        audit=expand(rules.audit.output.metrics, exp=AUDITED),
         figures=expand(rules.figures.output.figures, exp=EXPS, allow_missing=True),
         benchmarks=stage_benchmarks,
         text=report_text,
@@ -30,7 +31,7 @@ rule html:
     shell:
         "python -m companion html --lang {wildcards.lang} --metrics {input.metrics} "
         "--figures-root results/figures --benchmarks {input.benchmarks} --meta {params.meta:q} "
-        "--bench {input.bench} "
+        "--bench {input.bench} --audit {input.audit} "
         "--out {output.html} > {log} 2>&1"
 
 

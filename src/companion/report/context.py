@@ -1,11 +1,12 @@
 """The template context: every number, verdict and path the report shows, read from files.
 
 Inputs are the metrics files (``results/metrics/<id>.json``, written by
-:func:`companion.pipeline.run_metrics`), the figure files (``<figures_root>/<id>/<lang>/<name>.svg``
-for each name in the experiment's ``FIGURES``), Snakemake's benchmark files
-(``results/benchmarks/<rule>/<label>.tsv``) and the build's meta data. Nothing here computes a
-result or a verdict; it formats what the metrics say, and fails loudly when an input the report
-needs is missing.
+:func:`companion.pipeline.run_metrics`), the audit's metrics files on fresh seeds
+(``results/audit/<id>.json``, see :mod:`companion.audit`), the figure files
+(``<figures_root>/<id>/<lang>/<name>.svg`` for each name in the experiment's ``FIGURES``),
+Snakemake's benchmark files (``results/benchmarks/<rule>/<label>.tsv``) and the build's meta
+data. Nothing here computes a result or a verdict; it formats what the metrics say, and fails
+loudly when an input the report needs is missing.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ _W3C_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\
 _LIST_HEAD, _LIST_TAIL = 4, 2
 
 FigureNames = Callable[[str], Sequence[str]]
+PostHocClaims = Callable[[str], Mapping[str, str]]
 
 
 class ReportInputError(ValueError):
@@ -164,6 +166,12 @@ def _module_figures(exp_id: str) -> Sequence[str]:
     return experiments.get(exp_id).FIGURES
 
 
+def _module_post_hoc(exp_id: str) -> Mapping[str, str]:
+    from companion.audit import post_hoc
+
+    return post_hoc(experiments.get(exp_id))
+
+
 def _load_metrics(paths: Sequence[str | os.PathLike[str]],
                   order: Sequence[str]) -> dict[str, dict[str, Any]]:
     loaded: dict[str, dict[str, Any]] = {}
@@ -279,6 +287,65 @@ def _claim(claim: Mapping[str, Any], prose: Mapping[str, Any], t: Mapping[str, A
     }
 
 
+def _audit(metrics: Mapping[str, Any], audit: Mapping[str, Any] | None,
+           post_hoc_ids: Sequence[str], claims: list[dict[str, Any]],
+           prose: Mapping[str, Any], t: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per claim whose tolerance was chosen after seeing data: its value and verdict on
+    the preset's seeds and on the audit's fresh seeds. A claim that fails on the fresh seeds is
+    marked not reproduced in ``claims`` (its ledger row and verdict paragraph say why)."""
+    if not post_hoc_ids:
+        return []
+    where = prose["_path"]
+    chosen = prose.get("post_hoc")
+    if not isinstance(chosen, Mapping):
+        raise ReportInputError(f"{where}: 'post_hoc' must map each of {', '.join(post_hoc_ids)} "
+                               "to what was chosen after seeing data")
+    shown = {c["id"]: c for c in claims}
+    fresh = {c["id"]: c for c in (audit or {}).get("claims", [])}
+    rows = []
+    for cid in post_hoc_ids:
+        if cid not in shown:
+            raise ReportInputError(f"{metrics['_path']}: POST_HOC names {cid!r}, which is not "
+                                   "one of its claims")
+        row = {
+            "id": cid,
+            "claim_anchor": shown[cid]["claim_anchor"],
+            "chosen": textmod.inline_html(_need(chosen, cid, f"{where}: post_hoc")),
+            "criterion": shown[cid]["criterion"],
+            "preset_measured": shown[cid]["measured"],
+            "preset_seeds": format_seeds(metrics.get("seeds", [])),
+            "preset_passed": shown[cid]["passed"],
+            "preset_mark": MARKS["robust" if shown[cid]["passed"] else "failed"],
+        }
+        if audit is None:
+            row.update(audited=False, fresh_measured=Markup("—"), fresh_seeds="—",
+                       fresh_passed=None, fresh_mark="", fresh_word=t["audit"]["not_run"],
+                       fresh_per_seed="")
+        else:
+            if cid not in fresh:
+                raise ReportInputError(f"{audit['_path']}: no claim {cid!r} on the fresh seeds")
+            claim = fresh[cid]
+            per_seed = claim.get("per_seed") or []
+            k = sum(bool(s["passed"]) for s in per_seed)
+            row.update(
+                audited=True,
+                fresh_measured=format_number(claim["measured"]),
+                fresh_seeds=format_seeds(audit.get("seeds", [])),
+                fresh_passed=bool(claim["passed"]),
+                fresh_mark=MARKS["robust" if claim["passed"] else "failed"],
+                fresh_word=t["verdict"]["passed" if claim["passed"] else "failed"],
+                fresh_per_seed=(textmod.fill(t["ledger"]["seeds"], k=k, n=len(per_seed))
+                                if per_seed else ""),
+            )
+            if not claim["passed"] and shown[cid]["passed"]:
+                # Holding only on the seeds its tolerance was chosen on is not reproducing it.
+                shown[cid].update(passed=False, status="failed", mark=MARKS["failed"],
+                                  word=t["verdict"]["failed_fresh"], some_seeds="",
+                                  seeds_short=t["ledger"]["failed_fresh"])
+        rows.append(row)
+    return rows
+
+
 def _lecture(exp_id: str, lang: str, t: Mapping[str, Any], text_root: Path) -> dict[str, Any]:
     """The slides an experiment reproduces and its try-it commands, in ``lang``."""
     data = lecturemod.load_lecture(exp_id, text_root)
@@ -300,7 +367,9 @@ def _lecture(exp_id: str, lang: str, t: Mapping[str, Any], text_root: Path) -> d
 
 def _experiment(metrics: Mapping[str, Any], lang: str, t: Mapping[str, Any],
                 figures_root: Path, html_dir: Path, text_root: Path,
-                figure_names: FigureNames, counters: dict[str, int]) -> dict[str, Any]:
+                figure_names: FigureNames, counters: dict[str, int],
+                audit: Mapping[str, Any] | None = None,
+                post_hoc_ids: Sequence[str] = ()) -> dict[str, Any]:
     exp_id = metrics["experiment"]
     prose = textmod.load_experiment(lang, exp_id, text_root)
     where = prose["_path"]
@@ -352,6 +421,7 @@ def _experiment(metrics: Mapping[str, Any], lang: str, t: Mapping[str, Any],
         for shown, claim in zip(claims, metrics.get("claims", []), strict=True):
             if claim.get("reason") == "diverged":
                 shown["detail"] = where_diverged
+    audit_rows = _audit(metrics, audit, post_hoc_ids, claims, prose, t)
     lecture = _lecture(exp_id, lang, t, text_root)
     return {
         "id": exp_id,
@@ -370,6 +440,7 @@ def _experiment(metrics: Mapping[str, Any], lang: str, t: Mapping[str, Any],
         "figures": figures,
         "table": table,
         "claims": claims,
+        "audit": audit_rows,
         "caveats": link_figures(textmod.prose_html(prose["caveats"]), refs, where),
         "lecture": lecture["refs"],
         "try_it": lecture["try_it"],
@@ -403,13 +474,17 @@ def build_context(lang: str, metrics_paths: Sequence[str | os.PathLike[str]],
                   meta: Mapping[str, Any], html_dir: str | os.PathLike[str], *,
                   text_root: str | os.PathLike[str] = textmod.TEXT_ROOT,
                   order: Sequence[str] = experiments.EXPERIMENTS,
-                  figure_names: FigureNames | None = None) -> dict[str, Any]:
+                  figure_names: FigureNames | None = None,
+                  audit_paths: Sequence[str | os.PathLike[str]] = (),
+                  post_hoc_claims: PostHocClaims | None = None) -> dict[str, Any]:
     """Everything the templates show for language ``lang``.
 
     ``meta`` needs ``preset``, ``config_hash``, ``commit`` and ``build_date``; with
     ``experiments`` (the configured ids) every configured experiment must have a metrics file and
     vice versa. ``html_dir`` is where the HTML will be written (figure paths are relative to it).
-    ``figure_names(exp_id)`` defaults to the experiment module's ``FIGURES``.
+    ``figure_names(exp_id)`` defaults to the experiment module's ``FIGURES``. ``audit_paths``
+    are the audit's metrics files on fresh seeds; ``post_hoc_claims(exp_id)`` (default: the
+    module's ``POST_HOC``) names the claims whose tolerance was chosen after seeing data.
     """
     text_root = Path(text_root)
     missing_meta = [k for k in META_KEYS if k not in meta]
@@ -431,9 +506,16 @@ def build_context(lang: str, metrics_paths: Sequence[str | os.PathLike[str]],
         raise ReportInputError(f"metrics for {', '.join(unconfigured)}, which the "
                                "configuration does not list")
 
+    audits = _load_metrics(audit_paths, order)
+    stray = [e for e in audits if e not in by_id]
+    if stray:
+        raise ReportInputError(f"audit metrics for {', '.join(stray)}, which has no metrics file "
+                               "among the report's inputs")
+    post_hoc_of = post_hoc_claims or _module_post_hoc
     counters = {"figure": 0, "table": 0}
     exps = [_experiment(by_id[e], lang, t, Path(figures_root), Path(html_dir), text_root,
-                        figure_names or _module_figures, counters)
+                        figure_names or _module_figures, counters, audits.get(e),
+                        list(post_hoc_of(e)))
             for e in order if e in by_id]
     built = {e["catalog_id"] for e in exps}
     parts = []
@@ -463,6 +545,12 @@ def build_context(lang: str, metrics_paths: Sequence[str | os.PathLike[str]],
                            fragile=counts["fragile"], failed=counts["failed"])
     if counts["pooled_only"]:
         summary += " " + textmod.fill(t["ledger"]["summary_pooled"], pooled=counts["pooled_only"])
+    audit_rows = [row for e in exps for row in e["audit"]]
+    if audit_rows:
+        decided = [row for row in audit_rows if row["audited"]]
+        summary += " " + textmod.fill(t["ledger"]["summary_audit"], total=len(audit_rows),
+                                      decided=len(decided),
+                                      held=sum(bool(row["fresh_passed"]) for row in decided))
     devices = sorted({d for m in by_id.values()
                       for d in m.get("provenance", {}).get("devices", [])})
     all_metrics = [by_id[e] for e in order if e in by_id]

@@ -21,7 +21,7 @@ from companion.config import ROOT
 from companion.io import write_text
 from companion.report import lecture as lecturemod
 from companion.report import text as textmod
-from companion.report.context import FigureNames, build_context
+from companion.report.context import FigureNames, PostHocClaims, build_context
 
 TEMPLATE_DIR = ROOT / "report" / "templates"
 STYLESHEET = ROOT / "report" / "style.css"
@@ -73,17 +73,21 @@ def render_html(lang: str, metrics_paths: Sequence[str | os.PathLike[str]],
                 template_dir: str | os.PathLike[str] = TEMPLATE_DIR,
                 stylesheet: str | os.PathLike[str] = STYLESHEET,
                 order: Sequence[str] = experiments.EXPERIMENTS,
-                figure_names: FigureNames | None = None) -> Path:
+                figure_names: FigureNames | None = None,
+                audit_paths: Sequence[str | os.PathLike[str]] = (),
+                post_hoc_claims: PostHocClaims | None = None) -> Path:
     """Write the ``lang`` report as HTML to ``out`` (atomically) and return its path.
 
     ``meta``: ``preset``, ``config_hash``, ``commit``, ``build_date`` and optionally
     ``languages`` and ``experiments`` (the configured ids; then each needs a metrics file).
+    ``audit_paths``: the audit's metrics files on fresh seeds (:mod:`companion.audit`).
     The keyword arguments exist for tests; the workflow uses the defaults.
     """
     out = Path(out)
     context = build_context(lang, metrics_paths, figures_root, benchmark_paths, meta,
                             out.parent.resolve(), text_root=text_root, order=order,
-                            figure_names=figure_names)
+                            figure_names=figure_names, audit_paths=audit_paths,
+                            post_hoc_claims=post_hoc_claims)
     # Our own stylesheet, inlined verbatim (escaping would break its quoted font names).
     context["css"] = Markup(Path(stylesheet).read_text(encoding="utf-8"))
     html = environment(template_dir).get_template("base.html.j2").render(context)
