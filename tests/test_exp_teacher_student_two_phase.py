@@ -144,7 +144,7 @@ def test_one_stuck_seed_is_reported_but_does_not_flip_the_median(cfg: dict) -> N
     assert rate["measured"] == pytest.approx(-1.0, abs=0.05)
     assert abs(rate["measured"] - _rate(clean)["measured"]) < 0.05
     ctx = rate["context"]
-    assert ctx["stuck_seeds"] == [5.0]
+    assert ctx["stuck_seeds"] == [5] and isinstance(ctx["stuck_seeds"][0], int)  # shown as "5"
     assert (ctx["students_in_basin"], ctx["students"]) == (25, 30)
     assert ctx["slope_range"][1] == pytest.approx(0.0, abs=1e-9)  # the stuck seed's flat slope
     assert ctx["slope_median_basin"] == pytest.approx(_rate(clean)["measured"])
@@ -189,7 +189,7 @@ def test_the_regime_needs_half_the_students_in_the_basin(cfg: dict) -> None:
     # Three of six seeds outside the basin at every n: 15 of 30 students in it - enough.
     half = _rate(d2.summarize(cfg, _exact([-1.0] * 6, gaps=[0.0, 0.5, 1.0, 1.0 + 1e-6, 2.0, 9.0])))
     assert (half["context"]["students_in_basin"], half["passed"]) == (15, True)
-    assert half["context"]["stuck_seeds"] == [3.0, 4.0, 5.0]
+    assert half["context"]["stuck_seeds"] == [3, 4, 5]
     # Four of six: 10 of 30 - the slope is the exploration's, not the basin's; the claim fails
     # although every slope is exactly -1.
     few = _rate(d2.summarize(cfg, _exact([-1.0] * 6, gaps=[0.0, 0.5, 1.1, 1.5, 2.0, 9.0])))
@@ -207,7 +207,7 @@ def test_a_diverged_seed_fails_the_rate(cfg: dict) -> None:
     runs[2][0]["gap_ref"] = np.full(len(NS), np.nan)
     rate = _rate(d2.summarize(cfg, runs))
     assert rate["passed"] is False and rate["measured"] == 0.0
-    assert rate["context"]["stuck_seeds"] == [2.0]
+    assert rate["context"]["stuck_seeds"] == [2]
 
 
 def test_one_seed_summary_has_no_nan(cfg: dict) -> None:
@@ -264,7 +264,7 @@ def test_a_seed_with_one_student_outside_is_flagged(cfg: dict) -> None:
                                (9, -0.8, [0.0] * 5))]
     rate = _rate(d2.summarize(cfg, runs))
     ctx = rate["context"]
-    assert ctx["stuck_seeds"] == [8.0] and ctx["students_in_basin"] == 14
+    assert ctx["stuck_seeds"] == [8] and ctx["students_in_basin"] == 14
     # The seeds with every student in the basin: 7 and 9.
     assert ctx["slope_median_basin"] == pytest.approx(-0.9, abs=1e-9)
     assert rate["measured"] == pytest.approx(-1.0, abs=1e-9)
