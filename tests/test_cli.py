@@ -31,6 +31,20 @@ def test_run_one_experiment_with_overrides(tmp_path: Path) -> None:
         assert f"{claim['id']}:" in proc.stdout
 
 
+def test_run_may_use_the_audit_pools_seeds(tmp_path: Path) -> None:
+    """`run` runs no audit: an audited experiment can be run by hand on the fresh seeds."""
+    from companion import cli
+    from companion.audit import audit_pool, audited
+    from companion.config import load_config
+
+    config = load_config("tiny")
+    exp_id = audited(config)[0]
+    seed = audit_pool(config)[0]
+    assert cli.main(["run", exp_id, "--preset", "tiny", "--set", f"seeds=[{seed}]",
+                     "--threads", "1", "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "metrics.json").read_text())["seeds"] == [seed]
+
+
 def test_unknown_override_key_is_named(tmp_path: Path) -> None:
     proc = companion("run", "gld_gibbs", "--preset", "tiny", "--set", "betta=[1.0]",
                      "--out", str(tmp_path))

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from companion import experiments, pipeline
+from companion import audit, experiments, pipeline
 from companion.config import experiment_section, load_config
 from companion.io import write_json, write_text
 from companion.report import text as textmod
@@ -168,6 +168,11 @@ def test_every_ledger_row_says_what_its_claim_says(tmp_path: Path, lang: str,
                            fragile=counts["fragile"], failed=counts["failed"])
     if counts["pooled_only"]:
         summary += " " + textmod.fill(t["ledger"]["summary_pooled"], pooled=counts["pooled_only"])
+    # No audit metrics are given here: the post-hoc claims are counted, none decided again.
+    post_hoc = sum(len(audit.post_hoc(experiments.get(e))) for e in metrics)
+    if post_hoc:
+        summary += " " + textmod.fill(t["ledger"]["summary_audit"], total=post_hoc, decided=0,
+                                      held=0)
     assert " ".join(parsed.summary.split()) == " ".join(summary.split())
     if variant == "every_status":
         assert all(counts[s] for s in MARK), counts

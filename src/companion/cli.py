@@ -125,6 +125,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.device:
         config["device"] = args.device
     config["experiments"][args.experiment] = section
+    # `run` decides the claims on the seeds it is given and runs no audit, so the audit pool's
+    # seeds are free to use here (e.g. to repeat the audit by hand).
+    config["audit"] = {"seeds": []}
     check_config(config)
     check_device(config["device"])
     try:
