@@ -196,3 +196,43 @@ def test_an_odd_eigenvalue_that_does_not_vanish_fails(tiny: dict, monkeypatch) -
     monkeypatch.setattr(b7.theory, "funk_hecke_eigenvalues", leaky)
     claim = {c["id"]: c for c in b7.summarize(cfg, [run])["claims"]}["B7.odd_degrees_vanish"]
     assert not claim["passed"] and claim["measured"] == pytest.approx(1e-3, rel=1e-6)
+
+
+def test_the_blind_spot_verdict_reports_the_odd_shares(tiny: dict) -> None:
+    # Kernel GD keeps 93% of the degree-3 component: |share - 1| = 0.07 <= 0.1 holds; at 85% it
+    # is 0.15 and fails. The network's share (here the same curve) is reported beside it.
+    cfg = {**tiny, "target_degrees": [1, 2, 3, 4], "max_degree": 40, "blind_leak_tol": 0.1}
+    for share, ok in ((0.93, True), (0.85, False), (1.12, False)):
+        claims = {c["id"]: c for c in b7.summarize(
+            cfg, [_synthetic_run(cfg, blind_share=share)])["claims"]}
+        blind = claims["B7.odd_component_kernel_blind"]
+        assert blind["passed"] is ok
+        assert blind["measured"] == pytest.approx(abs(share - 1.0), abs=1e-12)
+        assert blind["expected"] == 0.1 and blind["relation"] == "<="
+        assert blind["context"]["degrees_odd"] == [3]
+        assert blind["context"]["share_kernel"] == pytest.approx([share])
+        assert blind["context"]["share_net"] == pytest.approx([share])
+        assert blind["context"]["horizon"] == 4000
+    # Without an odd degree >= 3 among the targets there is no blind-spot claim.
+    cfg = {**cfg, "target_degrees": [1, 2, 4]}
+    ids = [c["id"] for c in b7.summarize(cfg, [_synthetic_run(cfg)])["claims"]]
+    assert "B7.odd_component_kernel_blind" not in ids
+
+
+@pytest.mark.parametrize("lrs", [(2.0, 1.6), (2.0, 1.6, 1.2)])
+def test_the_seed_spread_of_the_fitting_times_is_unbiased(tiny: dict, lrs) -> None:
+    # Seeds whose exact curves belong to different steps: each seed's fitting time is
+    # log(threshold) / log(1 - lr mu_k) and the reported spread is their sd with ddof 1.
+    cfg = {**tiny, "target_degrees": [1, 2, 4], "max_degree": 40}
+    runs = [_synthetic_run(cfg, lr=lr) for lr in lrs]
+    mu = theory.relu_ntk_eigenvalues(int(cfg["d"]), np.arange(41))
+    times = np.array([[theory.fit_time(mu[k], lr, cfg["fit_threshold"]) for k in (1, 2, 4)]
+                      for lr in lrs])
+    sd = np.std(times, axis=0, ddof=1)
+    assert b7._seed_sd(times) == pytest.approx(sd)
+    expected = "[" + ", ".join(f"{v:.3g}" for v in sd) + "] (sd, ddof 1)"
+    claims = {c["id"]: c for c in b7.summarize(cfg, runs)["claims"]}
+    assert f"seed spread {expected}" in claims["B7.learned_in_degree_order"]["detail"]
+    assert f"spread {expected}" in claims["B7.fit_times_match_eigenvalues"]["detail"]
+    single = {c["id"]: c for c in b7.summarize(cfg, runs[:1])["claims"]}
+    assert "n/a (one seed)" in single["B7.learned_in_degree_order"]["detail"]

@@ -42,6 +42,15 @@ SOURCES = ["stats.py", "theory/one_step.py", "nn/one_step.py", "nn/ridge.py", "n
            "plots/style.py"]
 FIGURES = ("risk_vs_alpha",)
 
+# Claims whose tolerance or setting was chosen after seeing data (companion.audit): the
+# workflow decides them again on fresh seeds.
+POST_HOC = {
+    "C2.large_step_below_floor": (
+        "samples per dimension psi1 = 8, chosen after the claim failed at psi1 = 3 on "
+        "seeds 0-1 (risk 1.5-1.7 times the level at d = 512 and 256)"
+    ),
+}
+
 # Every claim is decided on one seed's runs as well as on the pooled ones.
 POOLED_ONLY: dict[str, str] = {}
 

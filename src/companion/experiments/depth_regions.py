@@ -39,6 +39,16 @@ SOURCES = [
     "plots/style.py",
 ]
 FIGURES = ("sawtooth_pieces", "random_regions", "shallow_fit")
+
+# Claims whose tolerance or setting was chosen after seeing data (companion.audit): the
+# workflow decides them again on fresh seeds.
+POST_HOC = {
+    "A3.random_regions_track_neurons": (
+        "factor 2.0 (ratio_spread_max) allowed for the max/min over depths of regions per "
+        "neuron, chosen after a first run on seeds 0-1 gave 1.3"
+    ),
+}
+
 # Every claim is decided on one seed as well as on the pooled runs.
 POOLED_ONLY: dict[str, str] = {}
 

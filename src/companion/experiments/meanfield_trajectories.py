@@ -40,6 +40,21 @@ SOURCES = ["nn/ensemble.py", "nn/train.py", "nn/backprop.py", "nn/parameterisati
            "nn/activations.py", "nn/losses.py", "nn/optim.py", "plots/style.py"]
 FIGURES = ("trajectories", "share_and_alignment")
 
+# Claims whose tolerance or setting was chosen after seeing data (companion.audit): the
+# workflow decides them again on fresh seeds.
+POST_HOC = {
+    "C3.mf_mass_near_teacher": (
+        "small initialisation init_scale_mf = 0.1 of the mean-field student, chosen after "
+        "first trials on seeds 0-3 with init_scale_mf = 1 gave shares 0.68-0.78, below the "
+        "required 0.8"
+    ),
+    "C3.ntk_share_stays": (
+        "tolerance 0.15 (ntk_share_tol) on the largest |final - initial| NTK mass share "
+        "near the teacher over seeds, chosen after a first trial on seeds 0-3 showed "
+        "0.08-0.10"
+    ),
+}
+
 # Every claim is decided on one seed's runs as well as on the pooled ones.
 POOLED_ONLY: dict[str, str] = {}
 
