@@ -198,6 +198,16 @@ def diffs(names: list[str]) -> dict[str, tuple[list[str], list[str]]]:
     return out
 
 
+def _each_replacement(line: str, old: str, new: str) -> list[str]:
+    """``line`` with one occurrence of ``old`` replaced by ``new``, for each occurrence (a
+    mutant changes one argument of a line that may repeat it)."""
+    out, start = [], line.find(old)
+    while start >= 0:
+        out.append(line[:start] + new + line[start + len(old):])
+        start = line.find(old, start + 1)
+    return out
+
+
 def equivalence(removed: list[str], added: list[str]) -> str | None:
     """The reason of the ``EQUIVALENT`` rule this one-line change matches, if any."""
     if len(removed) != 1 or len(added) != 1:
@@ -205,8 +215,8 @@ def equivalence(removed: list[str], added: list[str]) -> str | None:
     if (removed[0], added[0]) in EQUIVALENT_CHANGES:
         return EQUIVALENT_CHANGES[(removed[0], added[0])]
     for argument, spellings, reason in EQUIVALENT_ARGUMENTS:
-        if argument in removed[0] and any(removed[0].replace(argument, other) == added[0]
-                                          for other in spellings):
+        if any(variant == added[0] for other in spellings
+               for variant in _each_replacement(removed[0], argument, other)):
             return reason
     for old, new, reason in EQUIVALENT:
         if re.search(old, removed[0]) and re.search(new, added[0]):

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from markupsafe import Markup
 
 from companion import experiments
 from companion.report import context
 from companion.report import text as textmod
+from companion.report.text import TextError
 
 ROOT = textmod.TEXT_ROOT
 LANGS = ("ja", "en")
@@ -99,3 +101,19 @@ def test_config_values_are_compact() -> None:
         ("a", 1), ("b.c", [1, 2]), ("b.d", {})]
     assert context.format_seeds([0, 1, 2, 3]) == "0–3"
     assert context.format_seeds([0, 2]) == "0, 2"
+
+
+def test_display_helpers_at_their_boundaries() -> None:
+    # Seven values (head 4 + tail 2 + the one an ellipsis would hide) are shown whole; eight not.
+    assert str(context.format_config_value(list(range(7)))) == "[0, 1, 2, 3, 4, 5, 6]"
+    assert str(context.format_config_value(list(range(8)))) == "[0, 1, 2, 3, …, 6, 7] (8 values)"
+    # Two consecutive seeds stay a list; three make a range.
+    assert context.format_seeds([0, 1]) == "0, 1"
+    assert context.format_seeds([100, 101, 102]) == "100–102"
+    assert context.format_seeds([]) == ""
+    figures = {"risk": {"anchor": "fig-a-risk", "label": "Figure 1"}}
+    linked = str(context.link_figures(Markup("see [[figure:risk]]"), figures, "a.yaml: idea"))
+    assert linked == 'see <a class="figure-ref" href="#fig-a-risk">Figure 1</a>'
+    with pytest.raises(TextError, match=r"^a\.yaml: idea: \[\[figure:curve\]\] is not one of "
+                                        r"this experiment's figures \(risk\)$"):
+        context.link_figures(Markup("[[figure:curve]]"), figures, "a.yaml: idea")
