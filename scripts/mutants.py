@@ -77,6 +77,8 @@ EQUIVALENT: tuple[tuple[str, str, str], ...] = (
 EQUIVALENT_ARGUMENTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (", dtype=float", ("", ", dtype=None"),
      "a float cast where the arithmetic that follows is float anyway"),
+    (", dtype=int", ("", ", dtype=None"),
+     "an int cast of grid values that the runs store as integers already"),
     (", strict=True", ("", ", strict=None", ", strict=False"),
      "zip's length check: raises only on unequal lengths, which no caller passes"),
     (", kind='stable'", ("", ", kind=None", ", kind='STABLE'"),

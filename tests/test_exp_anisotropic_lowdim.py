@@ -109,3 +109,15 @@ def test_check_names_the_bad_key(tiny: dict, key: str, value: object, match: str
         match = r"dims: the smallest d = 1 is below rank = 2"
     with pytest.raises(ConfigError, match=r"experiments\.anisotropic_lowdim\." + match):
         a5.check(cfg)
+
+
+def test_the_smallest_split_is_two_training_and_one_validation_point(tiny: dict) -> None:
+    cfg = copy.deepcopy(tiny)
+    cfg.update(n=3, val_frac=1 / 3)  # 2 + 1: the least a fit and its held-out check need
+    try:
+        a5.check(cfg)
+    except ConfigError as err:  # only the split is under test here
+        assert "val_frac" not in str(err), err
+    cfg.update(n=2, val_frac=0.5)  # 1 + 1
+    with pytest.raises(ConfigError, match=r"val_frac: n = 2 splits into 1 training and 1 "):
+        a5.check(cfg)
