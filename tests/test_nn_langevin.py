@@ -213,3 +213,31 @@ def test_polynomial2d_gradient_matches_numpy() -> None:
     gx, gy = gibbs2d.gradient(square, state[..., 0].numpy(), state[..., 1].numpy())
     np.testing.assert_allclose(got[..., 0], gx, rtol=1e-12)
     np.testing.assert_allclose(got[..., 1], gy, rtol=1e-12)
+
+
+def test_tanh_mean_field_systems_are_independent_nets_in_one_tensor() -> None:
+    from companion.nn.langevin import TanhMeanFieldNet, TanhMeanFieldSystems
+    from companion.nn.losses import squared_grad
+
+    g = torch.Generator().manual_seed(4)
+    n, d, sizes, replicas = 9, 3, (2, 5, 3), 4
+    x = torch.randn(n, d, generator=g, dtype=torch.float64)
+    y = torch.randn(n, generator=g, dtype=torch.float64)
+    theta = torch.randn(replicas, sum(sizes), d + 2, generator=g, dtype=torch.float64)
+    systems = TanhMeanFieldSystems(3.0, sizes)
+    net = TanhMeanFieldNet(3.0)
+    x1 = systems.with_ones(x)
+    out = systems.output(theta, x1)
+    grad = systems.squared_loss_grad(theta, x1, y)
+    assert out.shape == (replicas, n, len(sizes)) and grad.shape == theta.shape
+    # Each (replica, system) block is the single net of its own rows, nothing shared.
+    for r in range(replicas):
+        for k, s in enumerate(systems.slices):
+            z = theta[r, s]
+            f = net.output(z, x)
+            np.testing.assert_allclose(out[r, :, k].numpy(), f.numpy(), rtol=1e-12)
+            np.testing.assert_allclose(grad[r, s].numpy(),
+                                       net.first_variation_grad(z, x, squared_grad(f, y)).numpy(),
+                                       rtol=1e-10, atol=1e-14)
+    with pytest.raises(ValueError, match="at least one system"):
+        TanhMeanFieldSystems(1.0, [3, 0])

@@ -197,6 +197,60 @@ class TanhMeanFieldNet:
         return out
 
 
+class TanhMeanFieldSystems:
+    """Many independent nets of :class:`TanhMeanFieldNet`'s neuron, of several sizes, in one
+    tensor: ``theta`` has shape ``(R, M, p)``, ``R`` replicas of ``K`` systems whose particles lie
+    side by side, ``sizes[0]`` rows for the first system, then ``sizes[1]``, ...
+    (``M = sum(sizes)``). System ``k`` of replica ``r`` is the net ``f(x) = (1/N_k) sum_j
+    h_{z_j}(x)`` over its own rows. The systems share nothing but the tensor, so one MFLD step
+    (:func:`mfld_step`, whose noise has ``theta``'s shape) advances them all at once; inside the
+    gradient each system is a contiguous view, batched over the replicas.
+    """
+
+    def __init__(self, scale: float, sizes: list[int] | tuple[int, ...]) -> None:
+        self.scale = float(scale)
+        self.sizes = tuple(int(v) for v in sizes)
+        if not self.sizes or min(self.sizes) < 1:
+            raise ValueError(f"need at least one system of at least one particle, got {sizes}")
+        edges = np.concatenate([[0], np.cumsum(self.sizes)])
+        self.slices = tuple(slice(int(lo), int(hi)) for lo, hi in zip(edges, edges[1:],
+                                                                       strict=False))
+
+    @staticmethod
+    def with_ones(x: torch.Tensor) -> torch.Tensor:
+        """``[x, 1]``: the inputs with a column of ones, so that one matrix product gives the
+        pre-activations ``<x_i, z_1> + z_2`` and, transposed, the gradient in ``(z_1, z_2)``."""
+        return torch.cat([x, torch.ones_like(x[:, :1])], dim=1)
+
+    def output(self, theta: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
+        """``f_{r,k}(x_i)`` for the rows of ``x1 = with_ones(x)``: shape ``(R, n, K)``."""
+        return torch.stack([self._output(theta[..., s, :], x1)[0] for s in self.slices], dim=-1)
+
+    def _output(self, z: torch.Tensor, x1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One system's ``(f, tanh activations)``: ``(R, n)`` and ``(R, n, N)``."""
+        t = torch.matmul(x1, z[..., :-1].transpose(-1, -2)).tanh_()
+        return (0.5 * self.scale) * (t.mean(dim=-1) + z[..., None, :, -1].mean(dim=-1)), t
+
+    def squared_loss_grad(self, theta: torch.Tensor, x1: torch.Tensor,
+                          y: torch.Tensor) -> torch.Tensor:
+        """The first-variation gradient of every system's squared loss
+        ``(1/2n) sum_i (f(x_i) - y_i)^2`` at each of its particles (shape of ``theta``):
+        ``sum_i (f(x_i) - y_i) / n * grad_z h_z(x_i)``, as
+        :meth:`TanhMeanFieldNet.first_variation_grad` gives it for one system. The activations
+        are computed once and reused in place: the step is bound by passes over the
+        ``(R, n, N)`` tensors."""
+        out = torch.empty_like(theta)
+        n = x1.shape[0]
+        for s in self.slices:
+            z = theta[..., s, :]
+            f, t = self._output(z, x1)
+            half = ((0.5 * self.scale / n) * (f - y))[..., None]  # (R, n, 1)
+            a = torch.addcmul(half, half, t.square_(), value=-1.0)  # R/2 dloss (1 - tanh^2)
+            out[..., s, :-1] = (x1.T @ a).transpose(-1, -2)  # (n,4)^T (R,n,N): fast in BLAS
+            out[..., s, -1] = half.sum(dim=-2)
+        return out
+
+
 # --- stochastic gradients for SGD-MFLD and SVRG-MFLD ---------------------------------------------
 
 BatchGradient = Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]
