@@ -116,7 +116,8 @@ def train_group(cfg: Mapping[str, Any], widths: Sequence[int], x: np.ndarray, y:
     yt = torch.as_tensor(y, dtype=torch.float32, device=device)
     n = len(y)
     out = {"bounds": np.zeros((all_widths.size, len(bounds.BOUNDS))),
-           "margin": np.zeros(all_widths.size), "test_error": np.zeros(all_widths.size),
+           "margin": np.zeros(all_widths.size), "lipschitz": np.zeros(all_widths.size),
+           "sparsity": np.zeros(all_widths.size), "test_error": np.zeros(all_widths.size),
            "steps": np.zeros(all_widths.size), "reached": np.zeros(all_widths.size)}
     for group in plan_groups(all_widths):
         gen = torch.Generator().manual_seed(int(seed) * 100003 + int(group[0]) * 7919 + n)
@@ -135,6 +136,8 @@ def train_group(cfg: Mapping[str, Any], widths: Sequence[int], x: np.ndarray, y:
             values = bounds.all_bounds(layers, n, max(margin, 1e-12))
             out["bounds"][e] = [values[b] for b in bounds.BOUNDS]
             out["margin"][e] = margin
+            out["lipschitz"][e] = bounds.lipschitz_constant(layers)
+            out["sparsity"][e] = bounds.sparsity_factor(layers)
             predicted = np.sign(relu_net.outputs(layers, x_test))
             out["test_error"][e] = float(np.mean(predicted != y_test))
             out["steps"][e] = stop.steps[k]
