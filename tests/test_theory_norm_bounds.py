@@ -69,3 +69,25 @@ def test_only_the_vc_bound_and_pac_bayes_see_the_width_explicitly() -> None:
     assert b["frobenius"] == pytest.approx(a["frobenius"])
     assert b["vc"] > a["vc"]
     assert b["pac_bayes"] > a["pac_bayes"]
+
+
+def test_lipschitz_and_sparsity_factors_of_a_known_net() -> None:
+    layers = _net(8, 4)
+    # ||W1||_2 = 2 sqrt(2), ||W2||_2 = 1/sqrt(8): the product is 1.
+    assert nb.lipschitz_constant(layers) == pytest.approx(1.0)
+    # R_{2->1}/R_2 = 16 / (2 sqrt 2) = 4 sqrt 2 for W1 and 1 for the single row W2.
+    assert nb.sparsity_factor(layers) == pytest.approx(((4 * math.sqrt(2)) ** (2 / 3) + 1) ** 1.5)
+    # The spectral bound is their product over gamma sqrt(n).
+    assert nb.bartlett_spectral_bound(layers, 100, 0.5) == pytest.approx(
+        nb.lipschitz_constant(layers) * nb.sparsity_factor(layers) / (0.5 * 10))
+
+
+def test_sparsity_factor_of_a_dense_layer_grows_like_the_square_root_of_its_width() -> None:
+    # m equal rows in one direction: R_2 = R_F = sqrt(m), R_{2->1} = m, a ratio sqrt(m); a single
+    # nonzero row (the sparsest layer) has ratio 1 at any width.
+    for m in (4, 64, 1024):
+        dense = [np.ones((m, 1)) @ np.array([[1.0, 0.0]]), np.ones((1, m)) / m]
+        assert nb.sparsity_factor(dense) == pytest.approx((m ** (1 / 3) + 1) ** 1.5)
+        sparse = np.zeros((m, 2))
+        sparse[0, 0] = 1.0
+        assert nb.sparsity_factor([sparse, np.ones((1, m))]) == pytest.approx(2 ** 1.5)

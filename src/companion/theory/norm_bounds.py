@@ -39,6 +39,22 @@ def two_one_norm(w: np.ndarray) -> float:
     return float(np.linalg.norm(np.asarray(w, dtype=float), axis=1).sum())
 
 
+def lipschitz_constant(weights: Weights) -> float:
+    """``prod_l R_{l,2}``: an upper bound on the Lipschitz constant of the net in its input for
+    1-Lipschitz activations such as ReLU, the first factor of Bartlett, Foster and Telgarsky 2017,
+    Theorem 1.1; the factor through which Nagarajan and Kolter 2019 (Section 3) see the bounds
+    grow with the training-set size."""
+    return float(np.prod([spectral_norm(w) for w in weights]))
+
+
+def sparsity_factor(weights: Weights) -> float:
+    """``(sum_l (R_{l,2->1} / R_{l,2})^{2/3})^{3/2}``: the second factor of Bartlett, Foster and
+    Telgarsky 2017, Theorem 1.1 (reference matrices 0). Each ratio lies between 1 and
+    ``sqrt(m_l)``: a layer of ``m_l`` rows of equal norm has ``R_{2->1} = sqrt(m_l) R_F
+    >= sqrt(m_l) R_2``, so the factor carries the width although no width appears in it."""
+    return float(sum((two_one_norm(w) / spectral_norm(w)) ** (2.0 / 3.0) for w in weights) ** 1.5)
+
+
 def parameter_count(weights: Weights) -> int:
     """``sum_l m_l m_{l-1}``, the number of weights (the lecture's "Naive bound (VC-次元)")."""
     return int(sum(np.asarray(w).size for w in weights))
@@ -57,9 +73,7 @@ def bartlett_spectral_bound(weights: Weights, n: int, margin: float) -> float:
     """``prod_l R_{l,2} (sum_l (R_{l,2->1} / R_{l,2})^{2/3})^{3/2} / (gamma sqrt(n))``:
     Bartlett, Foster and Telgarsky 2017, Theorem 1.1 (spectrally normalised margin bound, reference
     matrices 0, inputs of unit scale)."""
-    spec = [spectral_norm(w) for w in weights]
-    ratio = sum((two_one_norm(w) / s) ** (2.0 / 3.0) for w, s in zip(weights, spec, strict=True))
-    return float(np.prod(spec)) * ratio**1.5 / (margin * math.sqrt(n))
+    return lipschitz_constant(weights) * sparsity_factor(weights) / (margin * math.sqrt(n))
 
 
 def neyshabur_pac_bayes_bound(weights: Weights, n: int, margin: float) -> float:
