@@ -41,7 +41,7 @@ LIMIT_KEY = {
     "B2.ridge_matches_theory": "rel_tol",
     "B3.vc_grows_with_width": "width_factor",
     "B3.spectral_flat_in_width": "width_factor",
-    "B3.pac_bayes_flat_in_width": "width_factor",
+    "B3.pac_bayes_width_only_explicit": "width_factor",
     "B3.frobenius_flat_in_width": "width_factor",
     "B4.compressible_size_small": "max_fraction",
     "B4.accuracy_kept": "max_drop",
