@@ -216,16 +216,22 @@ def train_kernel(cfg: Mapping[str, Any], x: np.ndarray, y: np.ndarray, x_test: n
                  y_test: np.ndarray) -> dict[str, float]:
     """Gaussian and Laplace kernel ridge tuned on a held-out split, refit on all points; the test
     error of each and the chosen bandwidths (in units of sqrt(d)) and penalties."""
+    from companion.theory.kernel_ridge import distances
+
     d = x.shape[1]
     n_tr, _ = _split(len(x), float(cfg["val_frac"]))
     bandwidths = [float(b) * np.sqrt(d) for b in cfg["bandwidths"]]
+    # Both kernels and every bandwidth are functions of the same distances: computed once.
+    d_all, d_test = distances(x, x), distances(x_test, x)
+    split = (d_all[:n_tr, :n_tr], d_all[n_tr:, :n_tr], d_test[:, :n_tr])
     out: dict[str, float] = {}
     for kernel in KERNELS:
         sel = fit_select(x[:n_tr], y[:n_tr], x[n_tr:], y[n_tr:], x_test, kernel, bandwidths,
-                         cfg["lams"])
+                         cfg["lams"], dists=split)
         h, lam = float(sel.bandwidth[0]), float(sel.lam[0])
         # Refit on all n points with the chosen pair: the kernel sees as many labels as MFLD.
-        refit = fit_select(x, y, x[n_tr:], y[n_tr:], x_test, kernel, [h], [lam])
+        refit = fit_select(x, y, x[n_tr:], y[n_tr:], x_test, kernel, [h], [lam],
+                           dists=(d_all, d_all[n_tr:], d_test))
         out[f"error_{kernel}"] = float(np.mean(np.sign(refit.test_pred[0]) != y_test))
         out[f"bandwidth_{kernel}"], out[f"lam_{kernel}"] = h / np.sqrt(d), lam
     return out

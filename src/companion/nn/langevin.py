@@ -186,7 +186,8 @@ class TanhMeanFieldNet:
         self.scale = float(scale)
 
     def _activations(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(x @ theta[..., :-2].mT + theta[..., -2].unsqueeze(-2))
+        # In place on the fresh product: the (n, N) arrays dominate the step's cost.
+        return (x @ theta[..., :-2].mT).add_(theta[..., -2].unsqueeze(-2)).tanh_()
 
     def _output(self, theta: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         return 0.5 * self.scale * (t.mean(dim=-1) + theta[..., -1].mean(dim=-1, keepdim=True))
@@ -197,9 +198,10 @@ class TanhMeanFieldNet:
 
     def _grad(self, theta: torch.Tensor, x: torch.Tensor, t: torch.Tensor,
               dloss: torch.Tensor) -> torch.Tensor:
-        a = (0.5 * self.scale) * dloss.unsqueeze(-1) * (1.0 - t * t)  # (..., n, N)
-        out = torch.empty(torch.broadcast_shapes(theta.shape, a.shape[:-2] + theta.shape[-2:]),
-                          dtype=theta.dtype, device=theta.device)
+        # (0.5 R) dloss_i (1 - t^2), (..., n, N), in place on one fresh array (same rounding).
+        a = (t * t).neg_().add_(1.0).mul_((0.5 * self.scale) * dloss.unsqueeze(-1))
+        # a's leading axes already broadcast theta's, x's and dloss's.
+        out = torch.empty(a.shape[:-2] + theta.shape[-2:], dtype=theta.dtype, device=theta.device)
         out[..., :-2] = a.mT @ x
         out[..., -2] = a.sum(dim=-2)
         out[..., -1] = 0.5 * self.scale * dloss.sum(dim=-1, keepdim=True)
