@@ -398,8 +398,8 @@ def summarize(cfg: Mapping[str, Any],
         "relation": ">=",
         "context": {"dims": dims, "required_n_mfld": series["required_n_mfld"],
                     "required_n_kernel": series["required_n_kernel"],
-                    "crossing_mfld": series["crossing_mfld"],
-                    "crossing_kernel": series["crossing_kernel"], "error_target": target},
+                    "spread_mfld": series["crossing_mfld_gsd"],
+                    "spread_kernel": series["crossing_kernel_gsd"], "error_target": target},
         "detail": (f"dimensions where MFLD's test error falls below {target:g} at a smaller n "
                    f"than the kernel's: {sum(wins)} of {len(dims)}; required n per d = {dims} "
                    f"(geometric mean over seeds of the crossing interpolated on log n): MFLD "
@@ -460,7 +460,9 @@ def summarize(cfg: Mapping[str, Any],
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio_lo = main["kernel"]["lo"] / main["mfld"]["hi"]
         ratio_c_hi = ctrl["kernel"]["hi"] / ctrl["mfld"]["lo"]
-    ratio_lo, ratio_c_hi = np.nan_to_num(ratio_lo, nan=0.0), np.nan_to_num(ratio_c_hi, nan=np.inf)
+    # 0/0 or inf/inf: nothing known, the least favourable end for the claim.
+    ratio_lo = np.where(np.isnan(ratio_lo), 0.0, ratio_lo)
+    ratio_c_hi = np.where(np.isnan(ratio_c_hi), np.inf, ratio_c_hi)
     smaller = [bool(c < m) for c, m in zip(ratio_c_hi, ratio_lo, strict=True)]
     claim_control_ratio = {
         "id": f"{CATALOG}.control_separation_smaller",
