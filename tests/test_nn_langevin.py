@@ -241,3 +241,32 @@ def test_tanh_mean_field_systems_are_independent_nets_in_one_tensor() -> None:
                                        rtol=1e-10, atol=1e-14)
     with pytest.raises(ValueError, match="at least one system"):
         TanhMeanFieldSystems(1.0, [3, 0])
+
+
+def test_tanh_mean_field_net_batches_and_zero_padding_are_exact() -> None:
+    from companion.nn.langevin import TanhMeanFieldNet
+    from companion.nn.losses import logistic_grad
+
+    g = torch.Generator().manual_seed(2)
+    net = TanhMeanFieldNet(scale=2.0)
+    n, n_particles, dims = 6, 4, (3, 5)
+    xs = [torch.randn(n, d, generator=g, dtype=torch.float64) for d in dims]
+    y = torch.sign(torch.randn(n, generator=g, dtype=torch.float64))
+    thetas = [torch.randn(n_particles, d + 2, generator=g, dtype=torch.float64) for d in dims]
+    # Pad the d = 3 net to d = 5 with zero inputs and arbitrary (here nonzero) spare weights.
+    xb = torch.zeros(2, n, 5, dtype=torch.float64)
+    tb = torch.randn(2, n_particles, 7, generator=g, dtype=torch.float64)
+    for b, (x, th) in enumerate(zip(xs, thetas, strict=True)):
+        d = x.shape[1]
+        xb[b, :, :d] = x
+        tb[b, :, :d], tb[b, :, -2:] = th[:, :d], th[:, -2:]
+    f, grad = net.output_and_first_variation_grad(tb, xb, lambda out: logistic_grad(out, y))
+    for b, (x, th) in enumerate(zip(xs, thetas, strict=True)):
+        d = x.shape[1]
+        alone = net.output(th, x)
+        np.testing.assert_allclose(f[b].numpy(), alone.numpy(), rtol=1e-12)
+        want = net.first_variation_grad(th, x, logistic_grad(alone, y))
+        np.testing.assert_allclose(grad[b, :, :d].numpy(), want[:, :d].numpy(), rtol=1e-12)
+        np.testing.assert_allclose(grad[b, :, -2:].numpy(), want[:, -2:].numpy(), rtol=1e-12)
+        # The spare coordinates of a padded net get no loss gradient.
+        assert torch.all(grad[b, :, d:5] == 0)

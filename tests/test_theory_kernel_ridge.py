@@ -48,3 +48,18 @@ def test_selection_equals_brute_force(kernel: str) -> None:
 def test_unknown_kernel_is_named() -> None:
     with pytest.raises(ValueError, match="kernel: 'cosine'"):
         kr.kernel_matrix(np.zeros(2), np.zeros(2), "cosine", 1.0)
+
+
+@pytest.mark.parametrize("kernel", kr.KERNELS)
+def test_precomputed_distances_give_the_same_fit(kernel: str) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.choice([-1.0, 1.0], size=(30, 6))
+    x_te = rng.choice([-1.0, 1.0], size=(20, 6))
+    y = x[:, 0] * x[:, 1]
+    plain = kr.fit_select(x[:24], y[:24], x[24:], y[24:], x_te, kernel, [1.0, 2.0], [1e-3, 1e-1])
+    # Blocks of the all-points distances, as a caller sharing them between kernels passes them.
+    d_all, d_te = kr.distances(x, x), kr.distances(x_te, x)
+    shared = kr.fit_select(x[:24], y[:24], x[24:], y[24:], x_te, kernel, [1.0, 2.0],
+                           [1e-3, 1e-1], dists=(d_all[:24, :24], d_all[24:, :24], d_te[:, :24]))
+    assert shared.bandwidth == plain.bandwidth and shared.lam == plain.lam
+    np.testing.assert_allclose(shared.test_pred, plain.test_pred, rtol=1e-12, atol=1e-12)

@@ -174,27 +174,54 @@ class TanhMeanFieldNet:
 
     A particle is one row ``z = (z_1, z_2, z_3)`` of ``theta`` (``(N, d + 2)``). The first-variation
     gradient is computed in closed form: two matrix products of the ``(n, N)`` activations.
+
+    Batches: ``theta`` may carry leading axes ``(..., N, d + 2)``, one net per leading index, with
+    ``x`` of shape ``(..., n, d)`` (broadcast against them) and ``dloss`` ``(..., n)``; many nets
+    then train as one tensor program. Nets of different ``d`` share a batch when their inputs are
+    padded with zero coordinates: a zero coordinate reaches neither the output nor the gradient
+    of the other coordinates, so each net trains as it would alone.
     """
 
     def __init__(self, scale: float) -> None:
         self.scale = float(scale)
 
+    def _activations(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        # In place on the fresh product: the (n, N) arrays dominate the step's cost.
+        return (x @ theta[..., :-2].mT).add_(theta[..., -2].unsqueeze(-2)).tanh_()
+
+    def _output(self, theta: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return 0.5 * self.scale * (t.mean(dim=-1) + theta[..., -1].mean(dim=-1, keepdim=True))
+
     def output(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """``f(x_i)`` for the rows of ``x`` (``(n, d)``): shape ``(n,)``."""
-        t = torch.tanh(x @ theta[:, :-2].T + theta[:, -2])
-        return 0.5 * self.scale * (t.mean(dim=1) + theta[:, -1].mean())
+        """``f(x_i)`` for the rows of ``x`` (``(..., n, d)``): shape ``(..., n)``."""
+        return self._output(theta, self._activations(theta, x))
+
+    def _grad(self, theta: torch.Tensor, x: torch.Tensor, t: torch.Tensor,
+              dloss: torch.Tensor) -> torch.Tensor:
+        # (0.5 R) dloss_i (1 - t^2), (..., n, N), in place on one fresh array (same rounding).
+        a = (t * t).neg_().add_(1.0).mul_((0.5 * self.scale) * dloss.unsqueeze(-1))
+        # a's leading axes already broadcast theta's, x's and dloss's.
+        out = torch.empty(a.shape[:-2] + theta.shape[-2:], dtype=theta.dtype, device=theta.device)
+        out[..., :-2] = a.mT @ x
+        out[..., -2] = a.sum(dim=-2)
+        out[..., -1] = 0.5 * self.scale * dloss.sum(dim=-1, keepdim=True)
+        return out
 
     def first_variation_grad(self, theta: torch.Tensor, x: torch.Tensor,
                              dloss: torch.Tensor) -> torch.Tensor:
         """``sum_i dloss_i grad_z h_z(x_i)`` at every particle, for ``dloss_i`` the derivative of
         the empirical loss with respect to ``f(x_i)`` (it carries the 1/n)."""
-        t = torch.tanh(x @ theta[:, :-2].T + theta[:, -2])
-        a = (0.5 * self.scale) * dloss[:, None] * (1.0 - t * t)  # (n, N)
-        out = torch.empty_like(theta)
-        out[:, :-2] = a.T @ x
-        out[:, -2] = a.sum(dim=0)
-        out[:, -1] = 0.5 * self.scale * dloss.sum()
-        return out
+        return self._grad(theta, x, self._activations(theta, x), dloss)
+
+    def output_and_first_variation_grad(
+            self, theta: torch.Tensor, x: torch.Tensor,
+            loss_grad: Callable[[torch.Tensor], torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``f(x_i)`` and :meth:`first_variation_grad` at ``dloss = loss_grad(f)`` from one pass
+        over the activations (which a separate :meth:`output` call would compute twice)."""
+        t = self._activations(theta, x)
+        f = self._output(theta, t)
+        return f, self._grad(theta, x, t, loss_grad(f))
 
 
 class TanhMeanFieldSystems:

@@ -25,19 +25,31 @@ import numpy as np
 KERNELS = ("gaussian", "laplace")
 
 
-def kernel_matrix(a: np.ndarray, b: np.ndarray, kernel: str, bandwidth: float):
-    """``k_h(a_i, b_j)`` as a float64 torch tensor: Gaussian ``exp(-|a - b|^2 / (2 h^2))`` or
-    Laplace ``exp(-|a - b| / h)``; ``a`` (m, d) or (m,), ``b`` likewise."""
+def distances(a: np.ndarray, b: np.ndarray):
+    """``|a_i - b_j|`` as a float64 torch tensor; ``a`` (m, d) or (m,), ``b`` likewise."""
     import torch
 
     ta = torch.as_tensor(np.asarray(a, dtype=float).reshape(len(a), -1))
     tb = torch.as_tensor(np.asarray(b, dtype=float).reshape(len(b), -1))
-    dist = torch.cdist(ta, tb)
+    return torch.cdist(ta, tb)
+
+
+def kernel_of_distances(dist, kernel: str, bandwidth: float):
+    """The kernel as a function of the distance: Gaussian ``exp(-r^2 / (2 h^2))`` or Laplace
+    ``exp(-r / h)``."""
+    import torch
+
     if kernel == "gaussian":
         return torch.exp(-0.5 * (dist / bandwidth) ** 2)
     if kernel == "laplace":
         return torch.exp(-dist / bandwidth)
     raise ValueError(f"kernel: {kernel!r} is not one of {', '.join(KERNELS)}")
+
+
+def kernel_matrix(a: np.ndarray, b: np.ndarray, kernel: str, bandwidth: float):
+    """``k_h(a_i, b_j)`` as a float64 torch tensor: Gaussian ``exp(-|a - b|^2 / (2 h^2))`` or
+    Laplace ``exp(-|a - b| / h)``; ``a`` (m, d) or (m,), ``b`` likewise."""
+    return kernel_of_distances(distances(a, b), kernel, bandwidth)
 
 
 @dataclass
@@ -53,9 +65,13 @@ class Selection:
 
 def fit_select(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
                x_test: np.ndarray, kernel: str, bandwidths: Sequence[float],
-               lams: Sequence[float]) -> Selection:
+               lams: Sequence[float], dists: tuple | None = None) -> Selection:
     """Kernel ridge on ``(x_train, y_train)`` for every ``(bandwidth, lam)``, chosen per column
-    of ``y`` (shape ``(n_train, columns)`` or ``(n_train,)``) by the MSE on ``(x_val, y_val)``."""
+    of ``y`` (shape ``(n_train, columns)`` or ``(n_train,)``) by the MSE on ``(x_val, y_val)``.
+
+    ``dists``: the train-train, validation-train and test-train :func:`distances`, when the
+    caller has them (several kernels on the same points share them; the result is the same).
+    """
     import torch
 
     y_tr = torch.as_tensor(np.asarray(y_train, dtype=float).reshape(len(x_train), -1))
@@ -65,9 +81,12 @@ def fit_select(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_va
     best_h, best_lam = np.zeros(cols), np.zeros(cols)
     best_pred = np.zeros((cols, len(x_test)))
     eye = torch.eye(n, dtype=torch.float64)
+    if dists is None:
+        dists = (distances(x_train, x_train), distances(x_val, x_train), None)
+    d_train, d_val, d_test = dists
     for h in bandwidths:
-        gram = kernel_matrix(x_train, x_train, kernel, float(h))
-        k_val = kernel_matrix(x_val, x_train, kernel, float(h))
+        gram = kernel_of_distances(d_train, kernel, float(h))
+        k_val = kernel_of_distances(d_val, kernel, float(h))
         k_test = None
         for lam in lams:
             chol, info = torch.linalg.cholesky_ex(gram + n * float(lam) * eye)
@@ -78,7 +97,9 @@ def fit_select(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_va
             better = mse < best
             if better.any():
                 if k_test is None:
-                    k_test = kernel_matrix(x_test, x_train, kernel, float(h))
+                    if d_test is None:  # at the first winning pair
+                        d_test = distances(x_test, x_train)
+                    k_test = kernel_of_distances(d_test, kernel, float(h))
                 pred = (k_test @ alpha).numpy().T
                 best[better], best_h[better], best_lam[better] = mse[better], h, lam
                 best_pred[better] = pred[better]
