@@ -86,7 +86,10 @@ def spectral_prune(sigma: ArrayLike, size: int, lam: float) -> tuple[np.ndarray,
             resid -= np.outer(col, col) / denom[j]
     subset = np.asarray(chosen)
     block = sigma[np.ix_(subset, subset)] + lam * np.eye(size)
-    recon = np.linalg.lstsq(block, sigma[subset, :], rcond=None)[0].T
+    try:  # a Cholesky solve when lambda > 0 keeps the block positive definite (the usual case)
+        recon = np.linalg.solve(block, sigma[subset, :]).T
+    except np.linalg.LinAlgError:  # lam = 0 on a rank-deficient block: the least-squares A_J
+        recon = np.linalg.lstsq(block, sigma[subset, :], rcond=None)[0].T
     return subset, recon
 
 
