@@ -429,7 +429,7 @@ def _curve_figure(metrics: Mapping[str, Any], lang: str, path: Path) -> Path:
     right.set_xscale("log")
     right.set_yscale("log")
     right.set_xlabel(r"$\lambda / \mathrm{tr}(\Sigma)$")
-    right.set_title(style.tr(lang, "terms of the bound (dotted: balance per layer)",
+    right.set_title(style.tr(lang, "bound terms (dotted: balances)",
                              "バウンドの各項 (点線: 層ごとの釣り合い)"))
     right.legend()
     return style.save(fig, path)

@@ -103,9 +103,10 @@ def relative_dof(eigenvalues: ArrayLike, lam_rel: float) -> float:
 
 def bound_terms(lams_rel: Sequence[float], sizes: Sequence[float], d: int,
                 n: int) -> tuple[float, float]:
-    """The two terms of the compression-based bound of Suzuki et al. (2020, Theorem 2; the row
-    "Suzuki et al. (2018)" of the lecture's table of generalisation bounds), constants and log
-    factors set to one as in that table:
+    """The two terms of the bound on the compressed network's generalisation error of Suzuki et
+    al. (2020; arXiv:1808.08558, whose abstract names the bias-variance trade-off the compression
+    induces), in the form the lecture's table of generalisation bounds quotes it (row "Suzuki et
+    al. (2018)"), constants and log factors set to one as in that table:
 
         bias = sum_l sqrt(lambda_l),   estimation = sqrt(sum_l m#_{l+1} m#_l / n),
 
