@@ -71,3 +71,41 @@ def test_relu_net_matches_torch_modules_of_the_ensemble() -> None:
         layers = [w.numpy() for w, _ in model.effective_layers(e)]
         expected = model(torch.as_tensor(x))[e].detach().numpy()
         np.testing.assert_allclose(relu_net.outputs(layers, x), expected, rtol=1e-10)
+
+
+def test_balanced_lambda_solves_the_balance_on_a_flat_spectrum_in_closed_form() -> None:
+    # p_j = 1/m: N(r) = m / (1 + m r), and r = fan N(r) / n is m r^2 + r - fan m / n = 0.
+    m, fan, n = 16, 20.0, 1000
+    r = cp.balanced_lambda(np.full(m, 3.0), fan, n)
+    assert r == pytest.approx((-1 + np.sqrt(1 + 4 * m * m * fan / n)) / (2 * m), rel=1e-10)
+    assert np.sqrt(r) == pytest.approx(np.sqrt(fan * cp.relative_dof(np.full(m, 3.0), r) / n))
+
+
+def test_balanced_lambda_falls_with_n_and_rises_with_the_fan_in() -> None:
+    s = 1.0 / np.arange(1, 65) ** 2  # eigenvalues decaying as j^-2, N(r) ~ r^(-1/2)
+    rs = [cp.balanced_lambda(s, 10.0, n) for n in (100, 1000, 10000)]
+    assert rs[0] > rs[1] > rs[2]
+    for n, r in zip((100, 1000, 10000), rs, strict=True):
+        assert r == pytest.approx(10.0 * cp.relative_dof(s, r) / n, rel=1e-9)
+    assert cp.balanced_lambda(s, 40.0, 1000) > rs[1]
+    # The scale of a layer drops out.
+    assert cp.balanced_lambda(7.0 * s, 10.0, 1000) == pytest.approx(rs[1], rel=1e-10)
+    # With r ~ N(r) fan / n and N(r) ~ c r^(-1/2), r ~ (c fan / n)^(2/3): a tenfold n gives
+    # about a 10^(2/3) smaller r once N(r) is in its power-law range.
+    assert rs[1] / rs[2] == pytest.approx(10 ** (2 / 3), rel=0.15)
+
+
+def test_balanced_lambda_edge_cases() -> None:
+    assert cp.balanced_lambda(np.zeros(5), 3.0, 100) == 0.0
+    assert cp.relative_dof(np.zeros(5), 0.1) == 0.0
+    with pytest.raises(ValueError, match="positive"):
+        cp.balanced_lambda(np.ones(3), 0.0, 100)
+    # One live unit: N(r) = 1 / (1 + r), r (1 + r) = fan / n.
+    r = cp.balanced_lambda([2.0, 0.0, 0.0], 5.0, 100)
+    assert r * (1 + r) == pytest.approx(0.05, rel=1e-10)
+
+
+def test_bound_terms_count_the_weights_of_the_compressed_net() -> None:
+    bias, est = cp.bound_terms([0.01, 0.04], [5, 3], d=10, n=200)
+    assert bias == pytest.approx(0.1 + 0.2)
+    assert est == pytest.approx(np.sqrt((10 * 5 + 5 * 3 + 3 * 1) / 200))
