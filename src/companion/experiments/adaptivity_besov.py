@@ -19,11 +19,15 @@ Stages:
   size): ReLU MLPs ``depth x width`` with biases (the first layer's breakpoints start uniform on
   the input interval), Adam on minibatches for ``steps`` steps decayed
   geometrically to ``final_lr_fraction``, each model drawing from its own n
-  (:func:`companion.nn.train.fit` with ``sample_sizes``); per (target, n) the step size with the
-  lowest validation error is kept. Both estimators see the same training split; the test error
-  is the mean squared distance to f° on a fixed grid of ``n_test`` points, never used to choose.
+  (:func:`companion.nn.train.fit` with ``sample_sizes``), checked on its own validation split
+  ``val_checks`` times and kept at its best check (early stopping); per (target, n) the step
+  size with the lowest validation error is kept. Both estimators see the same training split;
+  the test error is the mean squared distance to f° on a fixed grid of ``n_test`` points,
+  never used to choose.
 - ``summarize``: per target, mean test MSE over seeds per n, log-log slopes with standard
-  errors (:func:`companion.theory.powerlaw.loglog_fit`), and one claim per target.
+  errors (:func:`companion.theory.powerlaw.loglog_fit`), one claim per target, and the claim
+  that the nets converged: the seed-mean held-out loss of every chosen net falls by at most
+  ``flat_tol`` (relative) over the last 20% of the steps.
 """
 
 from __future__ import annotations
