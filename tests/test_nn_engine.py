@@ -295,6 +295,48 @@ def test_final_lr_fraction_decays_the_step_geometrically():
         fit(plain, x, y, steps=2, lr=0.1, final_lr_fraction=0.0)
 
 
+def test_validation_checks_and_keep_best_select_the_lowest_heldout_loss():
+    """The held-out losses equal a direct computation (the weights restrict a model to its own
+    points), and keep_best leaves each model at its check of lowest held-out loss: the same
+    parameters as a run stopped at that step."""
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(12, 2, generator=g, dtype=DT), torch.randn(12, generator=g, dtype=DT)
+    x_val, y_val = torch.randn(6, 2, generator=g, dtype=DT), torch.randn(6, generator=g, dtype=DT)
+    weights = torch.tensor([[1.0] * 6, [1.0] * 3 + [0.0] * 3], dtype=DT)
+    steps, every = 40, 5
+
+    def build() -> MLPEnsemble:
+        return MLPEnsemble(2, [16, 16], depth=2, bias=True, parameterisation="standard",
+                           seed=3, dtype=DT)
+
+    # A large step overfits 12 noise labels, so the held-out loss has an interior minimum.
+    free = build()
+    hist = fit(free, x, y, steps=steps, lr=[0.05, 0.2], optimiser="adam", record_at=[],
+               validation=(x_val, y_val, weights), val_every=every)
+    assert hist.val_steps.tolist() == list(range(0, steps + 1, every))
+    assert hist.best_step.tolist() == [steps, steps]
+    for e, m in enumerate((6, 3)):
+        direct = 0.5 * (free(x_val).detach()[e, :m] - y_val[:m]).pow(2).mean()
+        assert hist.val_loss[-1, e] == pytest.approx(float(direct), rel=1e-10)
+    best = build()
+    kept = fit(best, x, y, steps=steps, lr=[0.05, 0.2], optimiser="adam", record_at=[],
+               validation=(x_val, y_val, weights), val_every=every, keep_best=True)
+    np.testing.assert_allclose(kept.val_loss, hist.val_loss)
+    want = hist.val_steps[np.argmin(hist.val_loss, axis=0)]
+    assert kept.best_step.tolist() == want.tolist() and want.min() < steps
+    for e in range(2):
+        stopped = build()
+        fit(stopped, x, y, steps=int(want[e]), lr=[0.05, 0.2], optimiser="adam", record_at=[])
+        for a, b in zip(best.params, stopped.params, strict=True):
+            torch.testing.assert_close(a[e], b[e])
+    with pytest.raises(ValueError, match="keep_best"):
+        fit(build(), x, y, steps=2, lr=0.1, keep_best=True)
+    with pytest.raises(ValueError, match="val_every"):
+        fit(build(), x, y, steps=2, lr=0.1, validation=(x_val, y_val, None))
+    with pytest.raises(ValueError, match="validation: weights"):
+        fit(build(), x, y, steps=2, lr=0.1, validation=(x_val, y_val, weights[:1]), val_every=1)
+
+
 def test_projected_ensemble_trains_and_padding_is_inert():
     """A model on d = 2 padded to 5 inputs computes and trains exactly like one built on d = 2."""
     from companion.nn.projected import ProjectedEnsemble

@@ -19,11 +19,15 @@ Stages:
   size): ReLU MLPs ``depth x width`` with biases (the first layer's breakpoints start uniform on
   the input interval), Adam on minibatches for ``steps`` steps decayed
   geometrically to ``final_lr_fraction``, each model drawing from its own n
-  (:func:`companion.nn.train.fit` with ``sample_sizes``); per (target, n) the step size with the
-  lowest validation error is kept. Both estimators see the same training split; the test error
-  is the mean squared distance to f° on a fixed grid of ``n_test`` points, never used to choose.
+  (:func:`companion.nn.train.fit` with ``sample_sizes``), checked on its own validation split
+  ``val_checks`` times and kept at its best check (early stopping); per (target, n) the step
+  size with the lowest validation error is kept. Both estimators see the same training split;
+  the test error is the mean squared distance to f° on a fixed grid of ``n_test`` points,
+  never used to choose.
 - ``summarize``: per target, mean test MSE over seeds per n, log-log slopes with standard
-  errors (:func:`companion.theory.powerlaw.loglog_fit`), and one claim per target.
+  errors (:func:`companion.theory.powerlaw.loglog_fit`), one claim per target, and the claim
+  that the nets converged: the seed-mean held-out loss of every chosen net falls by at most
+  ``flat_tol`` (relative) over the last 20% of the steps.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ SOURCES = [
 FIGURES = ("mse_vs_n", "fits")
 POOLED_ONLY: dict[str, str] = {}
 KERNELS = ("gaussian", "laplace")
+# The convergence claim looks at the held-out loss over this last share of the steps.
+FLAT_WINDOW = 0.2
 
 _SECTION = f"experiments.{ID}"
 
@@ -59,7 +65,8 @@ _SECTION = f"experiments.{ID}"
 
 
 def check(cfg: Mapping[str, Any]) -> None:
-    """Known targets, at least three increasing n, a validation split of every n non-empty."""
+    """Known targets, at least three increasing n, a validation split of every n non-empty, no
+    more held-out checks than steps."""
     from companion.config import ConfigError
 
     unknown = [t for t in cfg["targets"] if t not in besov.TARGETS]
@@ -70,6 +77,9 @@ def check(cfg: Mapping[str, Any]) -> None:
     if len(ns) < 3 or any(b <= a for a, b in zip(ns, ns[1:], strict=False)):
         raise ConfigError(f"{_SECTION}.ns: need at least 3 strictly increasing sizes to fit a "
                           f"slope with a standard error, got {ns}")
+    if int(cfg["val_checks"]) > int(cfg["steps"]):
+        raise ConfigError(f"{_SECTION}.val_checks: {cfg['val_checks']} checks need at least as "
+                          f"many steps, got steps = {cfg['steps']}")
     for n in ns:
         n_tr, n_va = _split(n, float(cfg["val_frac"]))
         if n_tr < 2 or n_va < 1:
@@ -152,8 +162,10 @@ def _kernel_errors(cfg, data, x_test, f_test) -> dict[str, np.ndarray]:
 
 
 def _net_errors(cfg, data, x_test, f_test, seed: int, device: Any) -> dict[str, np.ndarray]:
-    """One ensemble for every (target, n, step size); per (target, n) the validation-best step
-    size's test MSE ``(targets, ns)`` and its index in ``lrs``."""
+    """One ensemble for every (target, n, step size), each model checked on its own validation
+    split every ``val_every`` steps and kept at its best check (early stopping); per (target, n)
+    the validation-best step size's test MSE ``(targets, ns)``, its index in ``lrs``, the step
+    it was kept at and its held-out loss curve ``(targets, ns, checks)``."""
     import torch
 
     from companion.nn.ensemble import MLPEnsemble
@@ -162,20 +174,24 @@ def _net_errors(cfg, data, x_test, f_test, seed: int, device: Any) -> dict[str, 
     targets, ns, lrs = list(cfg["targets"]), [int(v) for v in cfg["ns"]], list(cfg["lrs"])
     frac = float(cfg["val_frac"])
     grid = [(t, j, lr) for t in range(len(targets)) for j in range(len(ns)) for lr in lrs]
-    n_pad = _split(ns[-1], frac)[0]
-    x_rows, y_rows, sizes = [], [], []
+    n_pad, n_va_pad = _split(ns[-1], frac)
+    x_rows, y_rows, sizes, yv_rows, wv_rows = [], [], [], [], []
     for t, j, _ in grid:
-        n_tr = _split(ns[j], frac)[0]
+        n_tr, n_va = _split(ns[j], frac)
         # Pad by repeating the model's own samples: minibatches only draw from the first n_tr.
         rows = np.resize(np.arange(n_tr), n_pad)
         x_rows.append(data["x_train"][rows])
         y_rows.append(data[f"y_train_{targets[t]}"][rows])
         sizes.append(n_tr)
+        # Validation: the largest n's pool for every model, weight 1 on its own first n_va.
+        yv_rows.append(data[f"y_val_{targets[t]}"])
+        wv_rows.append(np.arange(n_va_pad) < n_va)
     f32 = torch.float32
     as_input = lambda x: torch.as_tensor(2.0 * np.asarray(x) - 1.0, dtype=f32,  # noqa: E731
                                          device=device)[..., None]
-    x = as_input(np.stack(x_rows))
-    y = torch.as_tensor(np.stack(y_rows), dtype=f32, device=device)
+    as_tensor = lambda a: torch.as_tensor(np.stack(a), dtype=f32, device=device)  # noqa: E731
+    x, y = as_input(np.stack(x_rows)), as_tensor(y_rows)
+    validation = (as_input(data["x_val"]), as_tensor(yv_rows), as_tensor(wv_rows))
     init_seed = int(np.random.SeedSequence([seed, 0xA4, 7]).generate_state(1)[0])
     model = MLPEnsemble(1, [int(cfg["width"])] * len(grid), depth=int(cfg["depth"]), bias=True,
                         bias_std=1.0, parameterisation="standard", seed=init_seed,
@@ -188,9 +204,11 @@ def _net_errors(cfg, data, x_test, f_test, seed: int, device: Any) -> dict[str, 
             init_seed + 2), dtype=f32).to(device)
         model.biases[0].copy_(-(2.0 * spots - 1.0) * model.weights[0])
     gen = torch.Generator(device=device).manual_seed(init_seed + 1)
-    fit(model, x, y, steps=int(cfg["steps"]), lr=[lr for *_, lr in grid], optimiser="adam",
-        batch_size=int(cfg["batch_size"]), generator=gen, sample_sizes=sizes, record_at=[],
-        final_lr_fraction=float(cfg["final_lr_fraction"]))
+    steps = int(cfg["steps"])
+    hist = fit(model, x, y, steps=steps, lr=[lr for *_, lr in grid], optimiser="adam",
+               batch_size=int(cfg["batch_size"]), generator=gen, sample_sizes=sizes,
+               record_at=[], final_lr_fraction=float(cfg["final_lr_fraction"]),
+               validation=validation, val_every=_val_every(cfg), keep_best=True)
     with torch.no_grad():
         pred_test = model(as_input(x_test)).cpu().numpy().astype(float)
         pred_val = model(as_input(data["x_val"])).cpu().numpy().astype(float)
@@ -205,11 +223,20 @@ def _net_errors(cfg, data, x_test, f_test, seed: int, device: Any) -> dict[str, 
     # A step size whose run went non-finite is no candidate; all of them non-finite is a result.
     scored = np.where(np.isfinite(val_mse), val_mse, np.inf)
     pick = np.argmin(scored, axis=2)
-    chosen = np.take_along_axis(test_mse, pick[..., None], axis=2)[..., 0]
-    chosen_val = np.take_along_axis(val_mse, pick[..., None], axis=2)[..., 0]
-    return {"mse_dnn": chosen, "val_dnn": chosen_val, "lr_index": pick,
-            "pred_dnn_largest": np.take_along_axis(
-                pred_test.reshape(shape + (-1,)), pick[..., None, None], axis=2)[:, -1, 0]}
+    chosen = lambda a: np.take_along_axis(  # noqa: E731
+        a.reshape(shape + a.shape[1:]), pick.reshape(pick.shape + (1,) * (a.ndim)), axis=2
+    )[:, :, 0]
+    # The fit's held-out loss is half the MSE; the curves are reported as MSE.
+    curves = 2.0 * hist.val_loss.T.astype(float)  # (models, checks)
+    return {"mse_dnn": chosen(test_mse.reshape(-1)), "val_dnn": chosen(val_mse.reshape(-1)),
+            "lr_index": pick, "best_step": chosen(hist.best_step.astype(float)),
+            "val_curve": chosen(curves), "val_steps": hist.val_steps.astype(np.int64),
+            "pred_dnn_largest": chosen(pred_test)[:, -1]}
+
+
+def _val_every(cfg: Mapping[str, Any]) -> int:
+    """Steps between held-out checks: ``val_checks`` checks over the run (at least 1 step)."""
+    return max(1, int(cfg["steps"]) // int(cfg["val_checks"]))
 
 
 def train(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int, device: Any,
@@ -236,17 +263,41 @@ def train(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int, dev
 # metrics
 
 
+def crossing_n(n_max: float, ratio: float, minimax: float, linear: float) -> float:
+    """The n at which the net's error would meet the kernel's if, from ``n_max`` on, each fell
+    at its theoretical rate: ``ratio (n / n_max)^(minimax - linear) = 1`` with ``ratio`` the
+    net's error over the kernel's at ``n_max`` (Donoho & Johnstone 1998, Thms 1-2: exponents
+    ``-2s/(2s+1)`` and ``-2s'/(2s'+1)``). ``n_max`` itself when the net is already lower."""
+    if ratio <= 1.0:
+        return float(n_max)
+    return float(n_max * ratio ** (1.0 / (linear - minimax)))
+
+
+def held_out_fall(steps: np.ndarray, curve: np.ndarray, window: float = FLAT_WINDOW) -> float:
+    """The held-out loss's relative fall over the last ``window`` of the steps,
+    ``(L(t_0) - L(T)) / L(T)`` with ``t_0`` the first check at or after ``(1 - window) T``;
+    negative when it rose (more steps would not help either)."""
+    steps = np.asarray(steps, dtype=float)
+    curve = np.asarray(curve, dtype=float)
+    start = int(np.searchsorted(steps, (1.0 - window) * steps[-1]))
+    return float((curve[start] - curve[-1]) / curve[-1])
+
+
 def summarize(cfg: Mapping[str, Any],
               runs: Sequence[tuple[Mapping[str, np.ndarray], Mapping[str, Any]]]) -> dict[str, Any]:
-    """Mean test MSE over seeds, slopes with standard errors, one claim per target."""
+    """Mean test MSE over seeds, slopes with standard errors, one claim per target, and the
+    claim that the nets' training has converged."""
     targets = list(cfg["targets"])
     ns = np.asarray(runs[0][0]["n"], dtype=float)
     stack = {key: np.stack([np.asarray(a[key], dtype=float) for a, _ in runs])
-             for key in ("mse_dnn", "mse_kernel", "mse_gaussian", "mse_laplace")}
-    series: dict[str, Any] = {"n": ns.tolist()}
+             for key in ("mse_dnn", "mse_kernel", "mse_gaussian", "mse_laplace", "val_curve",
+                         "best_step")}
+    val_steps = np.asarray(runs[0][0]["val_steps"], dtype=float)
+    series: dict[str, Any] = {"n": ns.tolist(), "val_steps": val_steps.tolist()}
     claims, rows = [], []
     for i, name in enumerate(targets):
         s_cls, p_cls = besov.CLASSES[name]
+        minimax, linear = besov.minimax_exponent(s_cls), besov.linear_exponent(s_cls, p_cls)
         slopes = {}
         for est in ("dnn", "kernel", "gaussian", "laplace"):
             per_seed = stack[f"mse_{est}"][:, i, :]
@@ -258,12 +309,16 @@ def summarize(cfg: Mapping[str, Any],
         (s_d, se_d), (s_k, se_k) = slopes["dnn"], slopes["kernel"]
         for est in ("dnn", "kernel"):
             series[f"slope_{est}_{name}"], series[f"slope_{est}_{name}_se"] = slopes[est]
-        series[f"slope_minimax_{name}"] = besov.minimax_exponent(s_cls)
-        series[f"slope_linear_{name}"] = besov.linear_exponent(s_cls, p_cls)
+        series[f"slope_minimax_{name}"] = minimax
+        series[f"slope_linear_{name}"] = linear
+        series[f"val_curve_{name}"] = stack["val_curve"][:, i].mean(axis=0).tolist()
+        series[f"best_step_{name}"] = stack["best_step"][:, i].mean(axis=0).tolist()
         combined = float(np.hypot(se_d or 0.0, se_k or 0.0))
         gap = float(s_k - s_d)  # > 0: the net's error falls faster
         mse_d, mse_k = series[f"mse_dnn_{name}"][-1], series[f"mse_kernel_{name}"][-1]
         steeper, lower = gap > combined, mse_d < mse_k
+        n_cross = crossing_n(float(ns[-1]), mse_d / mse_k, minimax, linear)
+        series[f"n_cross_{name}"] = n_cross
         claims.append({
             "id": f"{CATALOG}.dnn_beats_kernel_{name}",
             "passed": bool(steeper and lower),
@@ -273,19 +328,39 @@ def summarize(cfg: Mapping[str, Any],
             "context": {"slope_dnn": float(s_d), "slope_dnn_se": se_d,
                         "slope_kernel": float(s_k), "slope_kernel_se": se_k,
                         "n_max": int(ns[-1]), "mse_dnn": float(mse_d),
-                        "mse_kernel": float(mse_k),
-                        "slope_minimax": float(besov.minimax_exponent(s_cls)),
-                        "slope_linear": float(besov.linear_exponent(s_cls, p_cls))},
+                        "mse_kernel": float(mse_k), "slope_minimax": float(minimax),
+                        "slope_linear": float(linear), "class_p": float(p_cls),
+                        "n_cross": n_cross},
             "detail": (f"{name}: slope net {s_d:.3f} +- {se_d or 0.0:.3f} vs kernel ridge "
                        f"{s_k:.3f} +- {se_k or 0.0:.3f} (difference {gap:.3f}, combined standard "
                        f"error {combined:.3f}: {'steeper' if steeper else 'not steeper'}); test "
                        f"MSE at n = {int(ns[-1])}: net {mse_d:.3g}, kernel {mse_k:.3g} "
                        f"({'lower' if lower else 'not lower'}); reference slopes minimax "
-                       f"{besov.minimax_exponent(s_cls):.3f}, linear "
-                       f"{besov.linear_exponent(s_cls, p_cls):.3f}"),
+                       f"{minimax:.3f}, linear {linear:.3f} (class p = {p_cls:g} < 2); at "
+                       f"those rates the errors meet at n = {n_cross:.3g}"),
         })
-        rows.append([name, s_d, s_k, besov.minimax_exponent(s_cls),
-                     besov.linear_exponent(s_cls, p_cls), mse_d, mse_k])
+        rows.append([name, s_d, s_k, minimax, linear, mse_d, mse_k])
+    # Convergence: per (target, n) the seed-mean held-out curve of the chosen nets.
+    falls = np.array([[held_out_fall(val_steps, series[f"val_curve_{name}"][j])
+                       for j in range(ns.size)] for name in targets])
+    series["held_out_fall"] = falls.tolist()
+    worst = np.unravel_index(int(np.argmax(falls)), falls.shape)
+    tol = float(cfg["flat_tol"])
+    steps = float(val_steps[-1])
+    claims.append({
+        "id": f"{CATALOG}.nets_converged",
+        "passed": bool(falls.max() <= tol),
+        "measured": float(falls.max()),
+        "expected": tol,
+        "relation": "<=",
+        "context": {"window": FLAT_WINDOW, "steps": int(steps),
+                    "worst_n": int(ns[worst[1]]),
+                    "best_step_median": float(np.median(stack["best_step"]) / steps)},
+        "detail": (f"largest relative fall of the nets' held-out loss over the last "
+                   f"{FLAT_WINDOW:.0%} of {int(steps)} steps: {falls.max():.4f} "
+                   f"({targets[worst[0]]}, n = {int(ns[worst[1]])}; tolerance {tol:g}); "
+                   f"median kept step {np.median(stack['best_step']) / steps:.2f} of the run"),
+    })
     columns = ["target", "slope_dnn", "slope_kernel", "slope_minimax", "slope_linear",
                "mse_dnn_largest", "mse_kernel_largest"]
     series["pred_dnn_largest"] = {name: np.asarray(runs[0][0]["pred_dnn_largest"][i])[::8].tolist()

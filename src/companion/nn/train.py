@@ -32,6 +32,11 @@ class History:
     norm: dict[str, np.ndarray]
     probe: np.ndarray | None = None
     params: dict[str, np.ndarray] | None = None
+    # Held-out checks (``validation``): the steps checked, the loss there ``(checks, E)``, and
+    # per model the step whose parameters were kept (``keep_best``; else the last step).
+    val_steps: np.ndarray | None = None
+    val_loss: np.ndarray | None = None
+    best_step: np.ndarray | None = None
 
 
 def log_schedule(steps: int, count: int) -> np.ndarray:
@@ -66,7 +71,9 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
         batch_size: int | None = None, generator: torch.Generator | None = None,
         probe: torch.Tensor | None = None, optimiser_options: dict | None = None,
         closed_form: bool = True, sample_sizes: Sequence[int] | np.ndarray | None = None,
-        final_lr_fraction: float = 1.0, record_params: bool = False) -> History:
+        final_lr_fraction: float = 1.0, record_params: bool = False,
+        validation: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None] | None = None,
+        val_every: int = 0, keep_best: bool = False) -> History:
     """Train every model of ``model`` for ``steps`` steps and return what was recorded.
 
     ``x`` is ``(n, d)`` (shared by all models) or ``(E, n, d)``; ``y`` is ``(n,)`` or ``(E, n)``.
@@ -84,6 +91,15 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
     factor each step, to that fraction of its start at the last step.
     With ``record_params`` every parameter tensor itself is copied at each record (into
     ``History.params``, by name, shape ``(records, E, ...)``): for trajectories of small nets.
+
+    ``validation = (x_val, y_val, weights)`` is held-out data (``x_val`` ``(m, d)`` or
+    ``(E, m, d)``, ``y_val`` ``(m,)`` or ``(E, m)``, ``weights`` ``(E, m)`` or None): every
+    ``val_every`` steps, and at steps 0 and ``steps``, each model's loss on it (the
+    ``weights``-weighted mean of the pointwise loss, e.g. 0/1 weights for held-out sets of
+    different sizes padded to m) goes into ``History.val_loss``, on the device, without a host
+    sync. With ``keep_best`` each model ends with its parameters from the check of lowest
+    held-out loss (early stopping as model selection, e.g. Prechelt 1998; the later check wins
+    no tie), and ``History.best_step`` says which.
     """
     record_at = log_schedule(steps, 30) if record_at is None else np.asarray(record_at, int)
     if record_at.size and (record_at.min() < 0 or record_at.max() > steps):
@@ -122,6 +138,40 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
         rec_probe = torch.zeros(len(record_at), model.n_models, probe.shape[-2], device=dev,
                                 dtype=model.dtype)
     start = model.snapshot()
+    val_at: np.ndarray = np.zeros(0, dtype=int)
+    if validation is not None:
+        if val_every < 1:
+            raise ValueError(f"val_every: {val_every} must be a positive number of steps")
+        val_at = np.union1d(np.arange(0, steps + 1, val_every), [steps])
+        x_val, y_val, w_val = validation
+        if w_val is None:
+            w_val = torch.ones(model.n_models, y_val.shape[-1], device=dev, dtype=model.dtype)
+        if w_val.shape != (model.n_models, y_val.shape[-1]) or (w_val.sum(dim=1) <= 0).any():
+            raise ValueError(f"validation: weights must be ({model.n_models}, "
+                             f"{y_val.shape[-1]}) with a positive sum per model")
+        w_val = w_val / w_val.sum(dim=1, keepdim=True)
+    elif keep_best:
+        raise ValueError("keep_best: needs validation data")
+    val_slots = {int(t): k for k, t in enumerate(val_at)}
+    rec_val = torch.zeros(len(val_at), model.n_models, device=dev, dtype=model.dtype)
+    best_val = torch.full((model.n_models,), float("inf"), device=dev, dtype=model.dtype)
+    best_at = torch.zeros(model.n_models, device=dev, dtype=torch.int64)
+    kept = model.snapshot() if keep_best else []
+
+    @torch.no_grad()
+    def check(k: int, t: int) -> None:
+        # Pointwise loss: the per-model objective over a trailing axis of length 1.
+        f = model(x_val)
+        point = objective(f[..., None], y_val.expand_as(f)[..., None])
+        rec_val[k] = (point * w_val).sum(dim=1)
+        if keep_best:
+            # A non-finite held-out loss is never the best.
+            better = torch.isfinite(rec_val[k]) & (rec_val[k] < best_val)
+            best_val.copy_(torch.where(better, rec_val[k], best_val))
+            best_at.copy_(torch.where(better, t, best_at))
+            for buf, p in zip(kept, params, strict=True):
+                buf.copy_(torch.where(better.reshape(-1, *([1] * (p.dim() - 1))), p, buf))
+
     rec_params = ([torch.zeros(len(record_at), *p.shape, device=dev, dtype=model.dtype)
                    for p in params] if record_params else None)
 
@@ -138,6 +188,8 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
                 buf[k] = p
 
     for t in range(steps):
+        if t in val_slots:
+            check(val_slots[t], t)
         if batch_size is None:
             xb, yb = x, y
         else:
@@ -162,6 +214,12 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
                 step_size.mul_(decay)
     if steps in slots:
         record(slots[steps], None)
+    if steps in val_slots:
+        check(val_slots[steps], steps)
+    if keep_best:
+        with torch.no_grad():
+            for p, buf in zip(params, kept, strict=True):
+                p.copy_(buf)
 
     to_np = lambda a: a.detach().cpu().numpy()  # noqa: E731
     move, norm = to_np(rec_move), to_np(rec_norm)
@@ -171,7 +229,11 @@ def fit(model: MLPEnsemble, x: torch.Tensor, y: torch.Tensor, *, steps: int,
                    norm={name: norm[:, i] for i, name in enumerate(names)},
                    probe=None if rec_probe is None else to_np(rec_probe),
                    params=None if rec_params is None else
-                   {name: to_np(buf) for name, buf in zip(names, rec_params, strict=True)})
+                   {name: to_np(buf) for name, buf in zip(names, rec_params, strict=True)},
+                   val_steps=None if validation is None else val_at,
+                   val_loss=None if validation is None else to_np(rec_val),
+                   best_step=None if validation is None else (
+                       to_np(best_at) if keep_best else np.full(model.n_models, steps)))
 
 
 @dataclass
