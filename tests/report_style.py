@@ -12,7 +12,8 @@ BANNED = re.compile(r"(?<!連)鎖(?!線)|フィット")
 # Latin words of two or more letters; identifiers and units the Japanese text keeps.
 ASCII_WORD = re.compile(r"[A-Za-z][A-Za-z]+")
 ALLOWED_WORDS = {"KL", "NTK", "CK", "GLD", "ReLU", "GD", "lin", "gap", "max", "min", "log", "exp",
-                 "Gram", "sd", "VC", "PAC", "Bayes", "MFLD"}  # abbreviations, names (GLOSSARY.md)
+                 "Gram", "sd", "VC", "PAC", "Bayes", "MFLD",
+                 "Besov"}  # abbreviations, names (GLOSSARY.md)
 
 
 def polite_endings(text: str) -> list[str]:
