@@ -1,4 +1,5 @@
-"""The shared statistics helpers: the crossing of a level interpolated on log x."""
+"""The shared statistics helpers: the crossing of a level interpolated on log x; a t statistic
+mapped to the normal z of the same two-sided p-value."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ import math
 import numpy as np
 import pytest
 
-from companion.stats import BELOW_AT_START, CROSSED, NEVER_BELOW, log_crossing
+from companion.stats import (
+    BELOW_AT_START,
+    CROSSED,
+    NEVER_BELOW,
+    log_crossing,
+    normal_equivalent_z,
+)
 
 GRID = [50.0, 100.0, 200.0, 400.0]
 
@@ -66,3 +73,18 @@ def test_leading_axes_are_kept() -> None:
 def test_bad_input_is_refused(x, y, match) -> None:
     with pytest.raises(ValueError, match=match):
         log_crossing(x, y, 0.2)
+
+
+@pytest.mark.parametrize("dof", [1.0, 2.0, 3.0, 7.0, 30.0, 1e6, math.inf])
+def test_normal_equivalent_z_is_scipy_stats_t_mapped_to_the_normal(dof: float) -> None:
+    from scipy import stats
+
+    t = np.concatenate([np.linspace(-40.0, 40.0, 801), [1e-300, 1e3, np.inf, -np.inf]])
+    expected = np.abs(stats.norm.isf(stats.t.sf(np.abs(t), dof)))
+    np.testing.assert_array_equal(normal_equivalent_z(t, dof), expected)
+
+
+def test_normal_equivalent_z_is_larger_for_more_degrees_of_freedom() -> None:
+    # The same t is stronger evidence with a better-estimated standard error.
+    z = normal_equivalent_z(3.0, np.array([2.0, 5.0, 30.0, np.inf]))
+    assert np.all(np.diff(z) > 0) and z[-1] == pytest.approx(3.0)

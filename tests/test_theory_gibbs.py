@@ -148,6 +148,14 @@ def test_plugin_bias_and_its_jackknife() -> None:
     assert abs(jack.mean()) < 3 * jack.std() / math.sqrt(reps)
 
 
+@pytest.mark.parametrize("p", [1e-5, 0.01, 0.3, 0.9])
+def test_binomial_pmf_matches_scipy_stats(p: float) -> None:
+    n = 12288
+    k = np.arange(0, n + 1, dtype=float)
+    np.testing.assert_allclose(gibbs._binomial_pmf(k, n, p), stats.binom.pmf(k, n, p),
+                               rtol=1e-9, atol=1e-300)
+
+
 def test_expected_plugin_kl_with_a_biased_law() -> None:
     rng = np.random.default_rng(1)
     edges = np.linspace(-2.5, 2.5, 31)

@@ -43,7 +43,7 @@ import numpy as np
 
 from companion import memory, sampling
 from companion.theory import parametric
-from companion.theory.kernel_ridge import fit_select
+from companion.theory.kernel_ridge import distances, fit_select
 from companion.theory.powerlaw import loglog_fit
 
 ID = "teacher_student_two_phase"
@@ -169,7 +169,7 @@ def _students(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int,
     records ``(phase-2 records, len(ns))``."""
     import torch
 
-    from companion.nn.langevin import LangevinChains, gld_step
+    from companion.nn.langevin import LangevinChains
 
     ns = [int(v) for v in cfg["ns"]]
     d, m = int(cfg["d"]), int(cfg["m"])
@@ -203,14 +203,15 @@ def _students(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int,
         ((rows m, d) against (d, n_max)), half the time of a batched product per row."""
         rows = th.shape[0]
         w, a = th[..., :d], th[..., d:]  # (rows, m, d), (rows, m, 1)
-        u = (w.reshape(rows * m, d) @ x_t).view(rows, m, n_max)
-        act = torch.relu(u)
+        act = torch.mm(w.reshape(rows * m, d), x_t).relu_().view(rows, m, n_max)
         # r = (f - y) * weight, shape (rows, 1, n_max)
-        r = torch.baddbmm(y.expand(rows, 1, n_max), a.transpose(1, 2), act, beta=-1.0)
-        r.mul_(wt.unsqueeze(1))
-        grad_a = act @ r.transpose(1, 2)  # (rows, m, 1)
-        gate = torch.where(u > 0, r, 0.0)  # a_j 1{<w_j, x> > 0} r, without the a_j yet
-        grad_w = (gate.view(rows * m, n_max) @ x).view(rows, m, d).mul_(a)
+        r = torch.baddbmm(y.expand(rows, 1, n_max), a.transpose(1, 2), act,
+                          beta=-1.0).mul_(wt.unsqueeze(1))
+        grad_a = torch.bmm(act, r.transpose(1, 2))  # (rows, m, 1)
+        # 1{<w_j, x> > 0} r, without the a_j yet: relu(u) > 0 exactly where u > 0, so the
+        # activations' sign is the gate (in place: the step's cost is its few small kernels).
+        gate = act.sign_().mul_(r)
+        grad_w = torch.mm(gate.view(rows * m, n_max), x).view(rows, m, d).mul_(a)
         return torch.cat([grad_w, grad_a], dim=-1)
 
     def record(th: torch.Tensor, wt: torch.Tensor) -> tuple[np.ndarray, ...]:
@@ -240,10 +241,11 @@ def _students(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int,
         both = torch.cat([weight, weight])
         ref: list[tuple[np.ndarray, ...]] = [record(theta, both)]
         eta = torch.tensor(float(cfg["eta"]), dtype=f64, device=device)
-        zero = torch.zeros((), dtype=f64, device=device)
         start = int(cfg["phase1_steps"])
         for k in range(1, int(cfg["phase2_steps"]) + 1):
-            theta = gld_step(theta, lambda th: loss_grad(th, both), eta, zero, gen)
+            # Plain GD: the GLD step at zero temperature, without drawing noise it would scale
+            # by zero.
+            theta = torch.addcmul(theta, eta, loss_grad(theta, both), value=-1.0)
             if k % every == 0 or k == int(cfg["phase2_steps"]):
                 rec = record(theta, both)
                 records.append((rec[0][:p], rec[1][:p]))
@@ -264,9 +266,13 @@ def _kernel(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray]) -> np.ndarra
     out = np.zeros(len(ns))
     for i, n in enumerate(ns):
         best = (np.inf, np.nan)
+        x_n = data["x"][:n]
+        # Both kernels are functions of the same distances: computed once per n.
+        dists = (distances(x_n, x_n), distances(data["x_val"], x_n),
+                 distances(data["x_test"], x_n))
         for kernel in KERNELS:
-            sel = fit_select(data["x"][:n], data["y"][:n], data["x_val"], data["y_val"],
-                             data["x_test"], kernel, cfg["bandwidths"], cfg["lams"])
+            sel = fit_select(x_n, data["y"][:n], data["x_val"], data["y_val"],
+                             data["x_test"], kernel, cfg["bandwidths"], cfg["lams"], dists)
             if sel.val_mse[0] < best[0]:
                 best = (float(sel.val_mse[0]),
                         float(np.mean((sel.test_pred[0] - data["f_test"]) ** 2)))

@@ -441,6 +441,16 @@ def jackknife_kl(group_counts: np.ndarray, masses: np.ndarray) -> tuple[float, f
     return estimate, stderr
 
 
+def _binomial_pmf(k: np.ndarray, n: int, p: float) -> np.ndarray:
+    """Binomial(n, p) mass at ``k`` from log-gamma: within about 3e-11 of scipy.stats.binom.pmf
+    at n ~ 10^4, without importing scipy.stats (over a second per job)."""
+    from scipy import special
+
+    log_pmf = (special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+               + special.xlogy(k, p) + special.xlog1py(n - k, -p))
+    return np.exp(log_pmf)
+
+
 def expected_plugin_kl(p: np.ndarray, q: np.ndarray, n: int) -> float:
     """``E[KL(p_hat || q)]`` for ``p_hat`` the histogram of ``n`` independent draws from ``p``.
 
@@ -448,8 +458,6 @@ def expected_plugin_kl(p: np.ndarray, q: np.ndarray, n: int) -> float:
     binomial law, and ``E[sum p_hat_i log q_i] = sum p_i log q_i``. With ``p = q`` this is the
     sampling-noise level alone, about ``(B_eff - 1) / (2 n)``.
     """
-    from scipy import stats
-
     p = np.clip(np.asarray(p, dtype=float), 0.0, None)
     p = p / p.sum()
     q = _floored(q)
@@ -462,5 +470,5 @@ def expected_plugin_kl(p: np.ndarray, q: np.ndarray, n: int) -> float:
         frac = k / n
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(frac > 0, frac * np.log(frac), 0.0)
-        entropy_part += float(stats.binom.pmf(k, n, p_i) @ f)
+        entropy_part += float(_binomial_pmf(k, n, p_i) @ f)
     return entropy_part - float(p @ np.log(q))
