@@ -26,7 +26,7 @@ def normal_equivalent_z(t: ArrayLike, dof: ArrayLike) -> NDArray[np.float64]:
     would reject a true ``mu`` too often. ``dof`` broadcasts against ``t``; ``inf`` stays ``inf``.
     """
     # scipy.special's Student t CDF and normal quantile are what scipy.stats' t.sf and norm.isf
-    # evaluate, without scipy.stats' import (over a second, paid by every metrics job).
+    # evaluate, without scipy.stats' import (over a second, paid by each metrics job calling it).
     from scipy import special
 
     t = np.abs(np.asarray(t, dtype=float))
