@@ -66,7 +66,8 @@ from companion.theory import gibbs as theory
 ID = "gld_gibbs"
 CATALOG = "D1"
 PART = 4
-SOURCES = ["stats.py", "theory/gibbs.py", "theory/gibbs2d.py", "nn/langevin.py",
+SOURCES = ["stats.py", "theory/gibbs.py", "theory/gibbs2d.py", "nn/binning.py",
+           "nn/langevin.py",
            "plots/style.py"]
 FIGURES = ("kl_vs_iteration", "floor_vs_eta", "moments", "densities", "densities_2d")
 
@@ -257,6 +258,7 @@ def train(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int, dev
     """Run every (beta, eta) pair's chains as one tensor and record histograms on the device."""
     import torch
 
+    from companion.nn.binning import uniform_bucketize
     from companion.nn.langevin import LangevinChains, polynomial_gradient
 
     dtype = torch.float32
@@ -289,7 +291,7 @@ def train(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int, dev
         finite = torch.isfinite(x)
         # A diverged chain counts in the upper overflow bin, where the Gibbs mass is ~0.
         x_safe = torch.where(finite, x, torch.full_like(x, float("inf")))
-        cell = torch.bucketize(x_safe, edges)  # 0 .. n_cells - 1
+        cell = uniform_bucketize(x_safe, edges)  # 0 .. n_cells - 1
         counts[r].view(-1).scatter_add_(0, (base + cell).view(-1), ones)
         xv = torch.where(finite, x, torch.zeros_like(x)).double().view(n_pairs, GROUPS, -1)
         moments[r, :, :, 0] = xv.sum(-1)
@@ -932,6 +934,7 @@ def _train_2d(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int,
     per group; over the stationary window the histograms per group (for the jackknife)."""
     import torch
 
+    from companion.nn.binning import uniform_bucketize
     from companion.nn.langevin import LangevinChains, polynomial2d_gradient
 
     dtype = torch.float32
@@ -959,8 +962,8 @@ def _train_2d(cfg: Mapping[str, Any], data: Mapping[str, np.ndarray], seed: int,
 
     def record(r: int, x: torch.Tensor) -> None:
         finite = torch.isfinite(x).all(-1)
-        ix = torch.bucketize(x[..., 0].contiguous(), edges, right=True) - 1
-        iy = torch.bucketize(x[..., 1].contiguous(), edges, right=True) - 1
+        ix = uniform_bucketize(x[..., 0], edges, right=True) - 1
+        iy = uniform_bucketize(x[..., 1], edges, right=True) - 1
         inside = finite & (ix >= 0) & (ix < n_bins) & (iy >= 0) & (iy < n_bins)
         cell = torch.where(inside, ix * n_bins + iy, torch.full_like(ix, n_cells - 1))
         curve[r].view(-1).scatter_add_(0, (pair_base + cell).view(-1), ones)

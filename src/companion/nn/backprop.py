@@ -13,8 +13,9 @@ Autograd computes the same numbers (the tests compare both, and both with torch.
 step is bound by memory traffic over the ``(E, n, M)`` arrays, so the order of operations here is
 chosen to pass over them as few times as possible and to write into memory already in use (on
 the machine this was tuned on, writing a fresh array cost four times an in-place pass): the
-multipliers are applied to the small weight tensors; for ReLU one buffer holds z, then
-``h = relu(z)`` and finally ``G = 1{h > 0} * m_2 g a^T``, all in place; and the two
+multipliers are applied to the small weight tensors; for ReLU and the sigmoid one buffer holds
+z, then ``h = sigma(z)`` and finally ``G = sigma'(z) * m_2 g a^T`` with ``sigma'`` computed from
+h (``1{h > 0}``, ``h (1 - h)``), all in place; and the two
 matrix-vector products are written as row-vector products, which the BLAS ran several times
 faster than batched ``(n x M)(M x 1)`` products.
 """
@@ -36,11 +37,13 @@ def two_layer_loss_and_grads(model: MLPEnsemble, x: torch.Tensor, y: torch.Tenso
     w1, w2 = model.weights
     m1, m2 = model.multipliers
     relu = model.activation_name == "relu"
+    # For ReLU and the sigmoid, sigma'(z) is a function of h = sigma(z), so z is not needed again.
+    from_output = relu or model.activation_name == "sigmoid"
     z = torch.matmul(x, w1 * m1)  # (E, n, M)
     if model.bias:
         z += model.biases[0]
-    if relu:
-        h = z.clamp_min_(0.0)  # z is not needed again: sigma'(z) = 1{h > 0}
+    if from_output:
+        h = z.clamp_min_(0.0) if relu else z.sigmoid_()
         if model.mask is not None:
             h.mul_(model.mask)
     else:
@@ -52,9 +55,11 @@ def two_layer_loss_and_grads(model: MLPEnsemble, x: torch.Tensor, y: torch.Tenso
     value = LOSSES[loss](f, y)
     g = LOSS_GRADS[loss](f, y)  # (E, n)
     grad_w2 = torch.matmul(g[:, None, :], h).transpose(1, 2).mul_(m2)
-    if relu:
-        # h is not needed again either: overwrite it with G = 1{h > 0} * (m_2 g a^T), in place.
-        big = h.sign_().mul_(g[:, :, None]).mul_(a.transpose(1, 2))
+    if from_output:
+        # h is not needed again either: overwrite it with G = sigma'(z) * (m_2 g a^T), in place,
+        # from sigma' = 1{h > 0} (ReLU) or h (1 - h) (sigmoid; a padded unit's h = 0 stays 0).
+        prime = h.sign_() if relu else h.addcmul_(h, h, value=-1.0)
+        big = prime.mul_(g[:, :, None]).mul_(a.transpose(1, 2))
     else:
         big = model.activation_derivative(z).mul_(g[:, :, None]).mul_(a.transpose(1, 2))
     grad_w1 = torch.matmul(x.transpose(-1, -2), big).mul_(m1)

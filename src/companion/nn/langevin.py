@@ -91,9 +91,16 @@ def polynomial_gradient(coeffs: list[float] | tuple[float, ...]) -> Gradient:
         deriv.pop()
 
     def grad(x: torch.Tensor) -> torch.Tensor:
-        g = torch.full_like(x, deriv[-1])
-        for c in reversed(deriv[:-1]):
-            g = g.mul_(x).add_(c)
+        if len(deriv) == 1:
+            return torch.full_like(x, deriv[0])
+        # The same products and sums as Horner's rule from full(deriv[-1]), bit for bit, in two
+        # passes fewer: the first product allocates, and adding a zero coefficient is skipped.
+        g = x * deriv[-1]
+        for k, c in enumerate(reversed(deriv[:-1])):
+            if c != 0.0:
+                g.add_(c)
+            if k < len(deriv) - 2:
+                g.mul_(x)
         return g
 
     return grad
@@ -111,19 +118,24 @@ def polynomial2d_gradient(coeffs: list[list[float]]) -> Gradient:
     terms = [[(float(d[i, j]), i, j) for i, j in zip(*np.nonzero(d), strict=True)]
              for d in (np.polynomial.polynomial.polyder(c, axis=0),
                        np.polynomial.polynomial.polyder(c, axis=1))]
-    top = max(c.shape)
+    # Only the powers some term uses: x^4 of a quartic potential never enters its gradient.
+    top_x = max((i for axis_terms in terms for _, i, _ in axis_terms), default=0)
+    top_y = max((j for axis_terms in terms for _, _, j in axis_terms), default=0)
 
-    def powers(v: torch.Tensor) -> list[torch.Tensor | None]:
+    def powers(v: torch.Tensor, top: int) -> list[torch.Tensor | None]:
         out: list[torch.Tensor | None] = [None, v]
-        for _ in range(2, top):
+        for _ in range(2, top + 1):
             out.append(out[-1] * v)
         return out
 
     def grad(state: torch.Tensor) -> torch.Tensor:
-        px, py = powers(state[..., 0]), powers(state[..., 1])
-        out = torch.zeros_like(state)
-        for axis, axis_terms in enumerate(terms):
-            g = out[..., axis]
+        # Each partial derivative is summed in a contiguous buffer (the state's (x, y) axis is
+        # innermost, so a slice of it is strided and every in-place pass on it is slower), the
+        # same terms in the same order, and the two are stacked at the end.
+        px, py = powers(state[..., 0], top_x), powers(state[..., 1], top_y)
+        parts = []
+        for axis_terms in terms:
+            g = torch.zeros(state.shape[:-1], dtype=state.dtype, device=state.device)
             for coef, i, j in axis_terms:
                 if i and j:
                     g.addcmul_(px[i], py[j], value=coef)
@@ -131,7 +143,8 @@ def polynomial2d_gradient(coeffs: list[list[float]]) -> Gradient:
                     g.add_(px[i] if i else py[j], alpha=coef)
                 else:
                     g.add_(coef)
-        return out
+            parts.append(g)
+        return torch.stack(parts, dim=-1)
 
     return grad
 
