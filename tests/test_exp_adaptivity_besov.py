@@ -198,6 +198,9 @@ def test_beat_boundaries_are_strict(monkeypatch: pytest.MonkeyPatch) -> None:
             arrays["mse_dnn"] = arrays["mse_kernel"] * (ns / ns[-1]) ** -0.5 * lower
         for claim in _beats(a4.summarize(cfg, runs)):
             assert claim["measured"] == pytest.approx(0.5) and claim["passed"] is passed
+            # The detail says which of the two conditions held, in the words the report shows.
+            assert ": steeper)" in claim["detail"]
+            assert ("(lower)" if passed else "(not lower)") in claim["detail"]
 
 
 def test_crossing_n_follows_the_rates() -> None:

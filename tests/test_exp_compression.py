@@ -153,3 +153,12 @@ def test_check_rejects(tiny: dict, change: dict, message: str) -> None:
     cfg.update(change)
     with pytest.raises(ConfigError, match=message):
         b4.check(cfg)
+
+
+def test_check_accepts_as_many_teacher_directions_as_dimensions(tiny: dict) -> None:
+    cfg = copy.deepcopy(tiny)
+    cfg.update({"teacher_directions": 2, "d": 2})
+    b4.check(cfg)  # d orthonormal directions exist in d dimensions
+    data = b4.generate(cfg, 0)
+    assert all(np.all(np.isfinite(np.asarray(v, dtype=float))) for v in data.values()
+               if np.asarray(v).dtype.kind in "fi")

@@ -109,3 +109,47 @@ def test_bound_terms_count_the_weights_of_the_compressed_net() -> None:
     bias, est = cp.bound_terms([0.01, 0.04], [5, 3], d=10, n=200)
     assert bias == pytest.approx(0.1 + 0.2)
     assert est == pytest.approx(np.sqrt((10 * 5 + 5 * 3 + 3 * 1) / 200))
+
+
+def test_compressed_size_at_and_just_above_a_whole_number_of_degrees_of_freedom() -> None:
+    # N(lambda) = 4 / 2 = 2 exactly: two units suffice; a hair more needs a third.
+    assert cp.degrees_of_freedom([1.0, 1.0, 1.0, 1.0], 1.0) == 2.0
+    assert cp.compressed_size([1.0, 1.0, 1.0, 1.0], 1.0) == 2
+    assert cp.compressed_size([1.0, 1.0, 1.0, 1.0], 0.999) == 3
+
+
+def _scaled_units(rng: np.random.Generator) -> np.ndarray:
+    # The strongest units are not first in index order, so a selection in index order fails;
+    # unit 3 follows unit 1, so the best next unit depends on those kept.
+    h = rng.standard_normal((500, 6)) * np.array([0.2, 3.0, 0.5, 1.0, 0.1, 2.0])
+    h[:, 3] += 0.8 * h[:, 1]
+    return h
+
+
+def _anticorrelated_units(rng: np.random.Generator) -> np.ndarray:
+    # Unit 0 has the largest variance, but unit 1 explains units 2 and 3 (its negatives) too: a
+    # gain that let negative covariances cancel would pick unit 0 first.
+    w, z = rng.standard_normal((2, 500))
+    e = 0.1 * rng.standard_normal((2, 500))
+    return np.stack([1.5 * w, z, -z + e[0], -z + e[1]], axis=1)
+
+
+@pytest.mark.parametrize("units", [_scaled_units, _anticorrelated_units])
+def test_every_greedy_step_takes_the_unit_that_lowers_the_error_most(units) -> None:
+    sigma = cp.covariance(units(np.random.default_rng(3)))
+    m = sigma.shape[0]
+    lam = 0.05
+    chosen = list(cp.spectral_prune(sigma, m - 1, lam)[0])
+    for k in range(m - 1):
+        rest = [j for j in range(m) if j not in chosen[:k]]
+        errors = {j: cp.reconstruction_error(sigma, chosen[:k] + [j], lam) for j in rest}
+        assert chosen[k] == min(errors, key=errors.get), (k, chosen, errors)
+
+
+def test_units_already_reconstructed_exactly_are_still_kept_when_asked_for() -> None:
+    # Two identical units: after the first, the second's residual variance is exactly 0 (no gain
+    # to rank by); asked for both, the selection still returns each unit once.
+    sigma = np.array([[1.0, 1.0], [1.0, 1.0]])
+    subset, recon = cp.spectral_prune(sigma, 2, 0.0)
+    assert sorted(subset.tolist()) == [0, 1]
+    np.testing.assert_allclose(recon @ sigma[subset, :], sigma, atol=1e-12)
