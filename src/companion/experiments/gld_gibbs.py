@@ -67,8 +67,7 @@ ID = "gld_gibbs"
 CATALOG = "D1"
 PART = 4
 SOURCES = ["stats.py", "theory/gibbs.py", "theory/gibbs2d.py", "nn/binning.py",
-           "nn/langevin.py",
-           "plots/style.py"]
+           "nn/langevin.py", "plots/style.py"]
 FIGURES = ("kl_vs_iteration", "floor_vs_eta", "moments", "densities", "densities_2d")
 
 _SECTION = f"experiments.{ID}"

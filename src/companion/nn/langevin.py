@@ -129,13 +129,10 @@ def polynomial2d_gradient(coeffs: list[list[float]]) -> Gradient:
         return out
 
     def grad(state: torch.Tensor) -> torch.Tensor:
-        # Each partial derivative is summed in a contiguous buffer (the state's (x, y) axis is
-        # innermost, so a slice of it is strided and every in-place pass on it is slower), the
-        # same terms in the same order, and the two are stacked at the end.
         px, py = powers(state[..., 0], top_x), powers(state[..., 1], top_y)
-        parts = []
-        for axis_terms in terms:
-            g = torch.zeros(state.shape[:-1], dtype=state.dtype, device=state.device)
+        out = torch.zeros_like(state)
+        for axis, axis_terms in enumerate(terms):
+            g = out[..., axis]
             for coef, i, j in axis_terms:
                 if i and j:
                     g.addcmul_(px[i], py[j], value=coef)
@@ -143,8 +140,7 @@ def polynomial2d_gradient(coeffs: list[list[float]]) -> Gradient:
                     g.add_(px[i] if i else py[j], alpha=coef)
                 else:
                     g.add_(coef)
-            parts.append(g)
-        return torch.stack(parts, dim=-1)
+        return out
 
     return grad
 
